@@ -1,0 +1,77 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Everything else here is what they are built from.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+
+# Find a Python >= 3.12 (Django 6.1 needs it): $(PYTHON) if given, else python3.13,
+# python3.12, python3 on PATH, else pyenv's installed interpreters. pyenv shims refuse to
+# run unless a version is selected, so each candidate is asked for its version, not trusted.
+define find_python
+for c in $${PYTHON:-} python3.13 python3.12 python3 \
+         $$(ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do \
+  [ -n "$$c" ] || continue; \
+  if "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
+    command -v "$$c" 2>/dev/null || echo "$$c"; exit 0; \
+  fi; \
+done; exit 1
+endef
+
+.PHONY: help
+help:  ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@py=$$($(find_python)) || { \
+	  echo "No Python 3.12 or newer found (tried \$$PYTHON, python3.13, python3.12, python3, pyenv versions)."; \
+	  echo "Install Python 3.12+ or run: make PYTHON=/path/to/python3.12 ..."; exit 1; }; \
+	echo "Using $$py ($$($$py --version))"; \
+	[ -x $(PY) ] || $$py -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed  ## Create the virtualenv and install pinned dependencies.
+
+.PHONY: setup
+setup: venv  ## Migrate the database and load the seed catalogue (safe to repeat).
+	$(MANAGE) migrate --no-input
+	$(MANAGE) seed_catalogue
+
+.PHONY: run
+run: setup  ## Serve the catalogue on http://127.0.0.1:8000/ (SQLite unless DATABASE_URL is set).
+	$(MANAGE) runserver 127.0.0.1:8000
+
+.PHONY: test
+test: venv  ## Run every check and test (PostgreSQL too when TEST_DATABASE_URL is set).
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(MANAGE) check
+	$(MANAGE) makemigrations --check --dry-run
+	$(PY) -m pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== PostgreSQL run against $${TEST_DATABASE_URL%%@*}@..."; \
+	  DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest --require-postgres; \
+	elif [ -n "$$CI" ]; then \
+	  echo "CI is set but TEST_DATABASE_URL is not: the PostgreSQL run is required on CI."; exit 1; \
+	else \
+	  echo "== PostgreSQL run skipped: set TEST_DATABASE_URL=postgres://... to include it (CI does)."; \
+	fi
+
+.PHONY: css
+css:  ## Rebuild static/css/main.css from static/scss (needs Node; the output is committed).
+	npm ci --no-audit --no-fund
+	npm run build:css
+
+.PHONY: lint
+lint: venv  ## Fix lint and formatting.
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+.PHONY: clean
+clean:  ## Remove the virtualenv and the local SQLite database.
+	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -1,0 +1,487 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Prefetch, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django_countries.fields import CountryField
+
+MIN_YEAR = 1950
+MAX_YEAR = 2100
+
+
+class SlugManager(models.Manager):
+    """Lets fixtures and imports refer to reference data by slug."""
+
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Taxonomy(models.Model):
+    """A term of one of the editable vocabularies the catalogue is sliced by."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+
+    # The query-string parameter of the initiative list that filters by this vocabulary.
+    filter_param = ""
+
+    objects = SlugManager()
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("initiative-list") + "?" + urlencode({self.filter_param: self.slug})
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class Driver(Taxonomy):
+    """Why an initiative happened."""
+
+    filter_param = "driver"
+
+
+class Theme(Taxonomy):
+    """What an initiative used or did."""
+
+    filter_param = "theme"
+
+
+class Outcome(Taxonomy):
+    """What changed as a result."""
+
+    filter_param = "outcome"
+
+
+class Barrier(Taxonomy):
+    """What got in the way."""
+
+    filter_param = "barrier"
+
+
+class Sector(Taxonomy):
+    """Policy area, mapped from COFOG level I."""
+
+    cofog_code = models.CharField(
+        "COFOG code", max_length=2, blank=True, help_text="COFOG level I division, e.g. 07."
+    )
+    filter_param = "sector"
+
+
+class Place(models.Model):
+    """A country, optionally narrowed to a UK nation or ITL1 region."""
+
+    class Region(models.TextChoices):
+        ENGLAND = "ENG", "England"
+        NORTH_EAST = "TLC", "North East (England)"
+        NORTH_WEST = "TLD", "North West (England)"
+        YORKSHIRE = "TLE", "Yorkshire and The Humber"
+        EAST_MIDLANDS = "TLF", "East Midlands (England)"
+        WEST_MIDLANDS = "TLG", "West Midlands (England)"
+        EAST = "TLH", "East of England"
+        LONDON = "TLI", "London"
+        SOUTH_EAST = "TLJ", "South East (England)"
+        SOUTH_WEST = "TLK", "South West (England)"
+        WALES = "TLL", "Wales"
+        SCOTLAND = "TLM", "Scotland"
+        NORTHERN_IRELAND = "TLN", "Northern Ireland"
+
+    country = CountryField()
+    region = models.CharField(
+        max_length=3,
+        choices=Region,
+        blank=True,
+        help_text="UK only: the nation or ITL1 region. Leave blank for the whole country.",
+    )
+
+    class Meta:
+        ordering = ["country", "region"]
+        constraints = [
+            models.UniqueConstraint(fields=["country", "region"], name="place_unique"),
+            models.CheckConstraint(
+                condition=Q(region="") | Q(country="GB"),
+                name="place_region_only_in_uk",
+                violation_error_message="Regions can only be given for the United Kingdom.",
+            ),
+        ]
+
+    def __str__(self):
+        if self.region:
+            return f"{self.get_region_display()}, {self.country.name}"
+        return str(self.country.name)
+
+    def get_absolute_url(self):
+        return reverse("initiative-list") + "?" + urlencode({"country": self.country.code})
+
+
+class OrganisationKind(models.TextChoices):
+    CENTRAL_GOVERNMENT = "central-government", "Central government"
+    ARMS_LENGTH_BODY = "arms-length-body", "Arm's-length body"
+    LOCAL_AUTHORITY = "local-authority", "Local authority"
+    COMBINED_AUTHORITY = "combined-authority", "Combined authority"
+    NHS_BODY = "nhs-body", "NHS body"
+    PRIVATE_COMPANY = "private-company", "Private company"
+    UNIVERSITY = "university", "University or research"
+    NON_PROFIT = "non-profit", "Non-profit"
+    INTERNATIONAL_BODY = "international-body", "International body"
+    NETWORK = "network", "Network"
+
+
+class Organisation(models.Model):
+    Kind = OrganisationKind
+
+    name = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255, unique=True)
+    kind = models.CharField(max_length=32, choices=Kind)
+    country = CountryField(blank=True)
+    website = models.URLField(blank=True)
+
+    objects = SlugManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=OrganisationKind.values),
+                name="organisation_kind_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("organisation-detail", kwargs={"slug": self.slug})
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class InitiativeQuerySet(models.QuerySet):
+    def published(self):
+        """The only records that are ever public."""
+        return self.filter(status=Initiative.Status.PUBLISHED)
+
+    def with_listing(self):
+        """What a result in a list shows: lead organisation, sector, themes, places."""
+        return self.select_related("lead_organisation", "sector").prefetch_related(
+            "themes", "places"
+        )
+
+    def with_detail(self):
+        """Everything the case-study page shows, in a fixed number of queries."""
+        return self.select_related("lead_organisation", "sector").prefetch_related(
+            "drivers",
+            "themes",
+            "outcomes",
+            "barriers",
+            "places",
+            Prefetch(
+                "partnerships",
+                queryset=Partnership.objects.select_related("organisation"),
+            ),
+            "metrics",
+            "sources",
+        )
+
+    def involving(self, organisation):
+        """Initiatives an organisation leads or partners in."""
+        return self.filter(
+            Q(lead_organisation=organisation)
+            | Q(pk__in=Partnership.objects.filter(organisation=organisation).values("initiative"))
+        )
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in-review", "In review"
+    PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
+
+
+class Stage(models.TextChoices):
+    IDEA = "idea", "Idea"
+    PILOT = "pilot", "Pilot"
+    IMPLEMENTED = "implemented", "Implemented"
+    SCALED = "scaled", "Scaled"
+    DISCONTINUED = "discontinued", "Discontinued"
+
+
+class Initiative(models.Model):
+    Status = Status
+
+    Stage = Stage
+
+    class InnovationType(models.TextChoices):
+        # The OECD Observatory of Public Sector Innovation's four facets.
+        ENHANCEMENT = "enhancement", "Enhancement-oriented"
+        MISSION = "mission", "Mission-oriented"
+        ADAPTIVE = "adaptive", "Adaptive"
+        ANTICIPATORY = "anticipatory", "Anticipatory"
+
+    class EvidenceLevel(models.IntegerChoices):
+        # After Nesta's Standards of Evidence.
+        DESCRIBED = 1, "1: described"
+        DATA = 2, "2: data on effects"
+        CAUSAL = 3, "3: causal impact shown"
+        INDEPENDENT = 4, "4: independently replicated"
+        SCALED = 5, "5: replicated at scale"
+
+    title = models.CharField(max_length=255)
+    slug = models.SlugField(
+        max_length=255, unique=True, help_text="The permalink. Do not change once published."
+    )
+    summary = models.TextField(
+        max_length=600, help_text="One or two sentences, shown in lists and search results."
+    )
+    challenge = models.TextField(blank=True, help_text="Markdown.")
+    approach = models.TextField(blank=True, help_text="Markdown.")
+    results = models.TextField(blank=True, help_text="Markdown.")
+    lessons = models.TextField(blank=True, help_text="Markdown. Include what did not work.")
+
+    lead_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="led_initiatives"
+    )
+    partners = models.ManyToManyField(
+        Organisation, through="Partnership", related_name="partnered_initiatives", blank=True
+    )
+    drivers = models.ManyToManyField(Driver, related_name="initiatives", blank=True)
+    themes = models.ManyToManyField(Theme, related_name="initiatives", blank=True)
+    outcomes = models.ManyToManyField(Outcome, related_name="initiatives", blank=True)
+    barriers = models.ManyToManyField(Barrier, related_name="initiatives", blank=True)
+    sector = models.ForeignKey(
+        Sector, on_delete=models.PROTECT, related_name="initiatives", null=True, blank=True
+    )
+    places = models.ManyToManyField(Place, related_name="initiatives", blank=True)
+
+    innovation_type = models.CharField(max_length=16, choices=InnovationType, blank=True)
+    stage = models.CharField(max_length=16, choices=Stage, default=Stage.IMPLEMENTED)
+    start_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    end_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    evidence_level = models.PositiveSmallIntegerField(
+        choices=EvidenceLevel, default=EvidenceLevel.DESCRIBED
+    )
+
+    status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    objects = InitiativeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_year__isnull=True)
+                | Q(start_year__gte=MIN_YEAR, start_year__lte=MAX_YEAR),
+                name="initiative_start_year_sane",
+                violation_error_message=(
+                    f"The start year must be between {MIN_YEAR} and {MAX_YEAR}."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(end_year__isnull=True)
+                | Q(end_year__gte=MIN_YEAR, end_year__lte=MAX_YEAR),
+                name="initiative_end_year_sane",
+                violation_error_message=(
+                    f"The end year must be between {MIN_YEAR} and {MAX_YEAR}."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(start_year__isnull=True)
+                | Q(end_year__isnull=True)
+                | Q(end_year__gte=models.F("start_year")),
+                name="initiative_end_after_start",
+                violation_error_message="The end year cannot be before the start year.",
+            ),
+            models.CheckConstraint(
+                condition=Q(evidence_level__gte=1, evidence_level__lte=5),
+                name="initiative_evidence_level_1_to_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values),
+                name="initiative_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(stage__in=Stage.values),
+                name="initiative_stage_valid",
+            ),
+            # A published record always knows when it was first published.
+            models.CheckConstraint(
+                condition=~Q(status="published") | Q(published_at__isnull=False),
+                name="initiative_published_has_date",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-published_at"], name="initiative_status_pub_idx"),
+            models.Index(fields=["start_year"], name="initiative_start_year_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if self.status == self.Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("initiative-detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_published(self):
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def years(self):
+        """'2019', '2019 to 2022' or '2019 onwards'."""
+        if not self.start_year:
+            return ""
+        if self.end_year and self.end_year != self.start_year:
+            return f"{self.start_year} to {self.end_year}"
+        if self.end_year:
+            return str(self.start_year)
+        return f"{self.start_year} onwards"
+
+
+class PartnerRole(models.TextChoices):
+    DELIVERY_PARTNER = "delivery-partner", "Delivery partner"
+    TECHNOLOGY_SUPPLIER = "technology-supplier", "Technology supplier"
+    FUNDER = "funder", "Funder"
+    ACADEMIC_PARTNER = "academic-partner", "Academic partner"
+    NETWORK = "network", "Network or convenor"
+    COMMISSIONER = "commissioner", "Commissioner"
+    CONSULTANCY = "consultancy", "Consultancy"
+    OTHER = "other", "Other"
+
+
+class Partnership(models.Model):
+    Role = PartnerRole
+
+    initiative = models.ForeignKey(
+        Initiative, on_delete=models.CASCADE, related_name="partnerships"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="partnerships"
+    )
+    role = models.CharField(max_length=32, choices=Role)
+    description = models.CharField(
+        max_length=255, blank=True, help_text="What this partner did, in a few words."
+    )
+
+    class Meta:
+        ordering = ["initiative", "role", "organisation__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative", "organisation", "role"], name="partnership_unique_role"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=PartnerRole.values), name="partnership_role_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.organisation} ({self.get_role_display()}) in {self.initiative}"
+
+    def get_absolute_url(self):
+        return self.initiative.get_absolute_url()
+
+
+class Source(models.Model):
+    """A citation backing an initiative's facts."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="sources")
+    title = models.CharField(max_length=500)
+    publisher = models.CharField(max_length=255, blank=True)
+    author = models.CharField(max_length=255, blank=True)
+    url = models.URLField("URL", max_length=1000, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    accessed_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["initiative", "published_on", "pk"]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return self.initiative.get_absolute_url()
+
+
+class Direction(models.TextChoices):
+    INCREASE = "increase", "Increase"
+    DECREASE = "decrease", "Decrease"
+    NO_CHANGE = "no-change", "No change"
+
+
+class Metric(models.Model):
+    """A measured result, e.g. 'administrative costs, down 25%'."""
+
+    Direction = Direction
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="metrics")
+    label = models.CharField(max_length=255, help_text="What was measured.")
+    value = models.DecimalField(max_digits=14, decimal_places=2)
+    unit = models.CharField(max_length=32, blank=True, help_text="For example %, £, hours.")
+    direction = models.CharField(max_length=16, choices=Direction)
+    baseline = models.CharField(max_length=255, blank=True, help_text="Compared with what.")
+    period = models.CharField(max_length=100, blank=True, help_text="Over what time.")
+    source = models.ForeignKey(
+        Source, on_delete=models.SET_NULL, null=True, blank=True, related_name="metrics"
+    )
+
+    class Meta:
+        ordering = ["initiative", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(direction__in=Direction.values),
+                name="metric_direction_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.label}: {self.display_value}"
+
+    def get_absolute_url(self):
+        return self.initiative.get_absolute_url()
+
+    @property
+    def display_value(self):
+        """'25% decrease', '£1.2m'... shown without trailing zeros."""
+        number = f"{Decimal(self.value).normalize():f}"
+        if self.unit in {"%", "pp"}:
+            amount = f"{number}{self.unit}"
+        elif self.unit in {"£", "€", "$"}:
+            amount = f"{self.unit}{number}"
+        else:
+            amount = f"{number} {self.unit}".strip()
+        if self.direction == self.Direction.NO_CHANGE:
+            return f"{amount}, no change"
+        return f"{amount} {self.get_direction_display().lower()}"

@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import path
+
+from catalogue import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("initiatives/", views.InitiativeListView.as_view(), name="initiative-list"),
+    path(
+        "initiatives/<slug:slug>/",
+        views.InitiativeDetailView.as_view(),
+        name="initiative-detail",
+    ),
+    path(
+        "organisations/<slug:slug>/",
+        views.OrganisationDetailView.as_view(),
+        name="organisation-detail",
+    ),
+    path(settings.ADMIN_URL, admin.site.urls),
+]

@@ -1,0 +1,38 @@
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--require-postgres",
+        action="store_true",
+        help="Fail (never skip) unless the tests run against a reachable PostgreSQL server.",
+    )
+
+
+def pytest_configure(config):
+    if config.getoption("--require-postgres"):
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if "postgresql" not in engine:
+            raise pytest.UsageError(
+                f"--require-postgres: DATABASE_URL must point at PostgreSQL, not {engine}."
+            )
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, request):
+    """Reference data (the taxonomies) is loaded once per session, as in production."""
+    with django_db_blocker.unblock():
+        if request.config.getoption("--require-postgres"):
+            assert connection.vendor == "postgresql"
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT version()")
+                print(f"\nRunning against {cursor.fetchone()[0]}")
+        call_command("loaddata", settings.BASE_DIR / "fixtures" / "taxonomies.json", verbosity=0)
+
+
+@pytest.fixture
+def seed_catalogue(db):
+    call_command("loaddata", settings.BASE_DIR / "fixtures" / "catalogue.json", verbosity=0)

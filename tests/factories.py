@@ -1,0 +1,113 @@
+import factory
+from django.utils import timezone
+
+from catalogue.models import (
+    Barrier,
+    Driver,
+    Initiative,
+    Metric,
+    Organisation,
+    Outcome,
+    Partnership,
+    Place,
+    Sector,
+    Source,
+    Theme,
+)
+
+
+def term(model, slug):
+    """Reference data is loaded once per session (tests/conftest.py); look it up by slug."""
+    return model.objects.get(slug=slug)
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"Organisation {n}")
+    slug = factory.Sequence(lambda n: f"organisation-{n}")
+    kind = Organisation.Kind.LOCAL_AUTHORITY
+    country = "GB"
+
+
+class InitiativeFactory(factory.django.DjangoModelFactory):
+    """A published initiative with the minimum a published record has.
+
+    Pass themes=["cloud", ...], drivers=[...], outcomes=[...], barriers=[...] as slugs and
+    countries=["GB", ...] to tag it.
+    """
+
+    class Meta:
+        model = Initiative
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Initiative {n}")
+    slug = factory.Sequence(lambda n: f"initiative-{n}")
+    summary = factory.LazyAttribute(lambda o: f"What {o.title} did and what it achieved.")
+    lead_organisation = factory.SubFactory(OrganisationFactory)
+    sector = factory.LazyFunction(lambda: term(Sector, "general-public-services"))
+    status = Initiative.Status.PUBLISHED
+    published_at = factory.LazyFunction(timezone.now)
+    stage = Initiative.Stage.IMPLEMENTED
+    start_year = 2020
+
+    @factory.post_generation
+    def themes(self, create, slugs):
+        self.themes.set([term(Theme, slug) for slug in (slugs or ["digital-services"])])
+
+    @factory.post_generation
+    def drivers(self, create, slugs):
+        self.drivers.set([term(Driver, slug) for slug in (slugs or ["technology"])])
+
+    @factory.post_generation
+    def outcomes(self, create, slugs):
+        self.outcomes.set([term(Outcome, slug) for slug in (slugs or ["service-quality"])])
+
+    @factory.post_generation
+    def barriers(self, create, slugs):
+        self.barriers.set([term(Barrier, slug) for slug in slugs or []])
+
+    @factory.post_generation
+    def countries(self, create, codes):
+        self.places.set([Place.objects.get_or_create(country=c, region="")[0] for c in codes or []])
+
+    @factory.post_generation
+    def source(self, create, extracted):
+        if extracted is not False:
+            SourceFactory(initiative=self)
+
+
+class DraftFactory(InitiativeFactory):
+    status = Initiative.Status.DRAFT
+    published_at = None
+
+
+class PartnershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Partnership
+
+    initiative = factory.SubFactory(InitiativeFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    role = Partnership.Role.DELIVERY_PARTNER
+
+
+class SourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Source
+
+    initiative = factory.SubFactory(InitiativeFactory)
+    title = factory.Sequence(lambda n: f"Article {n}")
+    publisher = "Example Publisher"
+    url = "https://example.org/article"
+
+
+class MetricFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Metric
+
+    initiative = factory.SubFactory(InitiativeFactory)
+    label = "Administrative costs"
+    value = 25
+    unit = "%"
+    direction = Metric.Direction.DECREASE

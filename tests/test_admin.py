@@ -1,0 +1,121 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalogue.models import (
+    Barrier,
+    Driver,
+    Initiative,
+    Organisation,
+    Outcome,
+    Place,
+    Sector,
+    Theme,
+)
+from tests.factories import MetricFactory, PartnershipFactory
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [Initiative, Organisation, Driver, Theme, Outcome, Barrier, Sector, Place]
+
+
+@pytest.fixture
+def editor(client):
+    user = get_user_model().objects.create_superuser("editor", "editor@example.org", "x" * 16)
+    client.force_login(user)
+    return user
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_admin_pages_load(client, editor, model):
+    metric = MetricFactory()
+    PartnershipFactory(initiative=metric.initiative)
+    base = f"/admin/catalogue/{model._meta.model_name}/"
+    assert client.get(base).status_code == 200
+    assert client.get(base + "add/").status_code == 200
+    obj = model.objects.first() if model is not Initiative else metric.initiative
+    assert obj is not None
+    assert client.get(f"{base}{obj.pk}/change/").status_code == 200
+    assert client.get(base, {"q": "a"}).status_code == 200
+
+
+def test_initiative_changelist_has_no_n_plus_one(client, editor):
+    def queries_for_changelist():
+        with CaptureQueriesContext(connection) as context:
+            response = client.get("/admin/catalogue/initiative/")
+        assert response.status_code == 200
+        return len(context.captured_queries), response.context["cl"].result_count
+
+    for _ in range(3):
+        PartnershipFactory()
+    few, count = queries_for_changelist()
+    assert count == 3
+    for _ in range(12):
+        PartnershipFactory()
+    assert queries_for_changelist() == (few, 15)
+
+
+def test_editor_adds_an_initiative_with_inlines(client, editor):
+    lead = PartnershipFactory().organisation
+    theme = Theme.objects.get(slug="cloud")
+    form = {
+        "title": "New thing",
+        "slug": "new-thing",
+        "summary": "It did a thing.",
+        "status": "draft",
+        "lead_organisation": lead.pk,
+        "stage": "pilot",
+        "evidence_level": 1,
+        "start_year": 2020,
+        "themes": [theme.pk],
+        "partnerships-TOTAL_FORMS": 1,
+        "partnerships-INITIAL_FORMS": 0,
+        "partnerships-0-organisation": lead.pk,
+        "partnerships-0-role": "funder",
+        "metrics-TOTAL_FORMS": 1,
+        "metrics-INITIAL_FORMS": 0,
+        "metrics-0-label": "Cost",
+        "metrics-0-value": "10",
+        "metrics-0-unit": "%",
+        "metrics-0-direction": "decrease",
+        "sources-TOTAL_FORMS": 1,
+        "sources-INITIAL_FORMS": 0,
+        "sources-0-title": "An article",
+        "sources-0-url": "https://example.org/a",
+    }
+    response = client.post("/admin/catalogue/initiative/add/", form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    initiative = Initiative.objects.get(slug="new-thing")
+    assert initiative.created_by == editor
+    assert initiative.partnerships.get().role == "funder"
+    assert initiative.metrics.get().label == "Cost"
+    assert initiative.sources.get().title == "An article"
+
+
+def test_invalid_years_in_the_admin_are_shown_not_lost(client, editor):
+    lead = PartnershipFactory().organisation
+    response = client.post(
+        "/admin/catalogue/initiative/add/",
+        {
+            "title": "Backwards",
+            "slug": "backwards",
+            "summary": "Ends before it starts.",
+            "status": "draft",
+            "lead_organisation": lead.pk,
+            "stage": "pilot",
+            "evidence_level": 1,
+            "start_year": 2022,
+            "end_year": 2020,
+            "partnerships-TOTAL_FORMS": 0,
+            "partnerships-INITIAL_FORMS": 0,
+            "metrics-TOTAL_FORMS": 0,
+            "metrics-INITIAL_FORMS": 0,
+            "sources-TOTAL_FORMS": 0,
+            "sources-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 200
+    assert "The end year cannot be before the start year." in response.text
+    assert 'value="Backwards"' in response.text
+    assert not Initiative.objects.filter(slug="backwards").exists()

@@ -1,0 +1,200 @@
+import pytest
+
+from catalogue.models import Initiative
+from tests.factories import (
+    DraftFactory,
+    InitiativeFactory,
+    MetricFactory,
+    OrganisationFactory,
+    PartnershipFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/initiatives/"
+
+
+def tagged_catalogue(count):
+    """Initiatives with several tags, places and partners each: what N+1 queries feed on."""
+    initiatives = []
+    for n in range(count):
+        initiative = InitiativeFactory(
+            themes=["cloud", "data-analytics", "open-data"],
+            drivers=["technology", "crisis"],
+            outcomes=["cost-savings", "service-quality"],
+            countries=["GB", "EE"],
+            start_year=2010 + n % 10,
+        )
+        PartnershipFactory(initiative=initiative)
+        PartnershipFactory(initiative=initiative, role="funder")
+        MetricFactory(initiative=initiative)
+        initiatives.append(initiative)
+    return initiatives
+
+
+def test_home_shows_search_themes_and_latest(client):
+    initiative = InitiativeFactory(themes=["open-data"])
+    DraftFactory(title="Secret draft")
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.text
+    assert 'name="q"' in html
+    assert "/initiatives/?theme=open-data" in html
+    assert initiative.title in html
+    assert "Secret draft" not in html
+
+
+def test_list_shows_published_only_with_the_count(client):
+    published = InitiativeFactory(title="Visible case study")
+    for status in ("draft", "in-review", "archived"):
+        DraftFactory(title=f"Hidden {status}", status=status)
+    response = client.get(LIST)
+    assert response.status_code == 200
+    assert published.title in response.text
+    assert "Hidden" not in response.text
+    assert "1 case study" in response.text
+
+
+def test_list_filters_and_marks_the_chosen_options(client):
+    cloud = InitiativeFactory(themes=["cloud"], title="Cloud move")
+    InitiativeFactory(themes=["skills"], title="Skills academy")
+    response = client.get(LIST, {"theme": "cloud"})
+    assert list(response.context["initiatives"]) == [cloud]
+    assert 'value="cloud" checked' in response.text
+    assert "Remove filter: " in response.text
+
+
+def test_draft_detail_is_404_and_published_detail_shows_every_part(client):
+    draft = DraftFactory()
+    assert client.get(draft.get_absolute_url()).status_code == 404
+    assert client.get("/initiatives/no-such-thing/").status_code == 404
+
+    metric = MetricFactory(label="Administrative costs")
+    initiative = metric.initiative
+    initiative.challenge = "Paper **forms** everywhere."
+    initiative.lessons = "Start small. <script>alert(1)</script>"
+    initiative.save()
+    partner = PartnershipFactory(initiative=initiative, role="technology-supplier")
+    response = client.get(initiative.get_absolute_url())
+    assert response.status_code == 200
+    html = response.text
+    for text in (
+        initiative.title,
+        initiative.summary,
+        initiative.lead_organisation.name,
+        partner.organisation.name,
+        "Technology supplier",
+        "Administrative costs",
+        "25% decrease",
+        "<strong>forms</strong>",
+        initiative.sources.get().title,
+        f"/initiatives/?theme={initiative.themes.get().slug}",
+    ):
+        assert text in html, text
+    assert "<script>alert(1)" not in html
+
+
+def test_organisation_page_lists_led_and_partnered_published_initiatives(client):
+    organisation = OrganisationFactory(name="Anytown Council")
+    led = InitiativeFactory(lead_organisation=organisation, title="Led one")
+    partnered = PartnershipFactory(organisation=organisation, role="funder").initiative
+    DraftFactory(lead_organisation=organisation, title="Draft one")
+    response = client.get(organisation.get_absolute_url())
+    assert response.status_code == 200
+    assert led.title in response.text
+    assert partnered.title in response.text
+    assert "Draft one" not in response.text
+
+
+def test_organisation_known_only_through_drafts_is_not_public(client):
+    draft = DraftFactory()
+    assert client.get(draft.lead_organisation.get_absolute_url()).status_code == 404
+
+
+def test_pagination_links_keep_the_filters(client, settings):
+    tagged_catalogue(25)
+    response = client.get(LIST, {"theme": "cloud", "year_from": "2010"})
+    assert len(response.context["initiatives"]) == 20
+    assert "?theme=cloud&amp;year_from=2010&amp;page=2" in response.text
+    page2 = client.get(LIST, {"theme": "cloud", "year_from": "2010", "page": "2"})
+    assert len(page2.context["initiatives"]) == 5
+    assert "?theme=cloud&amp;year_from=2010&amp;page=1" in page2.text
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"theme": "no-such-theme"}, "There is no theme called “no-such-theme”"),
+        ({"year_from": "abc"}, "“abc” was ignored"),
+        ({"page": "99"}, "There is no page “99”, so page 1 of 1 is shown."),
+        ({"page": "abc"}, "There is no page “abc”"),
+        ({"year_to": ["2020", "2021"]}, "given 2 times"),
+        ({"sort": "nonsense"}, "“nonsense” was ignored"),
+    ],
+)
+def test_bad_input_answers_200_with_a_plain_message(client, query, message):
+    InitiativeFactory(start_year=2015)
+    response = client.get(LIST, query)
+    assert response.status_code == 200
+    assert message in response.text
+    assert len(response.context["initiatives"]) == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=%00",
+        "q=" + "x" * 5000,
+        "theme=%F0%9F%92%A9",
+        "page=-1",
+        "page=1e9",
+        "year_from=99999999999999999999",
+        "country=ZZ&country=",
+        "sort=title&sort=-title",
+        "q=' OR 1=1 --&theme={{7*7}}",
+    ],
+)
+def test_hostile_queries_never_500(client, query):
+    InitiativeFactory()
+    assert client.get(f"{LIST}?{query}").status_code == 200
+
+
+def test_list_query_count_is_fixed_however_many_tags(client, django_assert_num_queries):
+    tagged_catalogue(5)
+    # 1 count, 2 page of initiatives with lead organisation and sector, 3 themes, 4 places,
+    # 5-9 facet options (theme, driver, outcome, barrier, sector), 10 countries in use.
+    with django_assert_num_queries(10):
+        client.get(LIST)
+    tagged_catalogue(20)
+    with django_assert_num_queries(10):
+        client.get(LIST)
+
+
+def test_filtered_list_query_count(client, django_assert_num_queries):
+    tagged_catalogue(5)
+    # As above, plus one query per taxonomy facet in use to check its slugs (theme, driver).
+    with django_assert_num_queries(12):
+        client.get(LIST, {"theme": ["cloud", "open-data"], "driver": "crisis", "q": "initiative"})
+
+
+def test_detail_query_count(client, django_assert_num_queries):
+    initiative = tagged_catalogue(3)[0]
+    # 1 initiative with lead organisation and sector; 2-6 drivers, themes, outcomes,
+    # barriers, places; 7 partnerships with organisations; 8 metrics; 9 sources;
+    # 10 related initiatives.
+    with django_assert_num_queries(10):
+        response = client.get(initiative.get_absolute_url())
+    assert len(response.context["related"]) == 2
+
+
+def test_home_query_count(client, django_assert_num_queries):
+    tagged_catalogue(8)
+    # 1 themes with counts, 2 latest initiatives, 3 their themes, 4 their places, 5 total.
+    with django_assert_num_queries(5):
+        client.get("/")
+
+
+def test_published_queryset_is_what_the_list_uses():
+    InitiativeFactory()
+    DraftFactory()
+    assert Initiative.objects.published().count() == 1
