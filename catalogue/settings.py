@@ -161,6 +161,8 @@ ADMIN_URL = os.environ.get("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
 
 CATALOGUE_NAME = "Public Sector Innovation Case Studies"
 CATALOGUE_PAGE_SIZE = 20
+# Serves /bench/ceiling/, the constant response the shipped benchmark measures against.
+CATALOGUE_BENCHMARK = env_bool("DJANGO_BENCHMARK")
 
 LOGGING = {
     "version": 1,

@@ -19,3 +19,7 @@ urlpatterns = [
     ),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
+
+if settings.CATALOGUE_BENCHMARK:
+    # The benchmark's ceiling: the cheapest response this stack can give, same process.
+    urlpatterns.append(path("bench/ceiling/", views.ceiling, name="bench-ceiling"))

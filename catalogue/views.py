@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Count, Q
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.generic import DetailView
 from django_countries import countries
@@ -25,6 +26,11 @@ FACETS = [
     ("barrier", "Barrier", Barrier),
     ("sector", "Sector", Sector),
 ]
+
+
+def ceiling(request):
+    """Constant response for the benchmark (enabled by DJANGO_BENCHMARK=1)."""
+    return HttpResponse("ok", content_type="text/plain")
 
 
 def home(request):

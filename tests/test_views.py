@@ -198,3 +198,7 @@ def test_published_queryset_is_what_the_list_uses():
     InitiativeFactory()
     DraftFactory()
     assert Initiative.objects.published().count() == 1
+
+
+def test_benchmark_ceiling_is_off_by_default(client):
+    assert client.get("/bench/ceiling/").status_code == 404
