@@ -8,44 +8,49 @@ django-filter's own behaviour (one invalid value empties the whole list) is the 
 
 import django_filters
 from django import forms
-from django.db.models import Q
 from django.http import QueryDict
 from django_countries import countries
 
-from catalogue.models import (
-    MAX_YEAR,
-    MIN_YEAR,
-    Barrier,
-    Driver,
-    Initiative,
-    Outcome,
-    Sector,
-    Theme,
-)
+from catalogue import search
+from catalogue.facets import TAXONOMIES, terms
+from catalogue.models import MAX_YEAR, MIN_YEAR, Initiative, Organisation, Place
+
+SORTS = {
+    "relevance": ("Relevance", None),
+    "-published": ("Newest published", ["-published_at", "title"]),
+    "-updated": ("Recently updated", ["-updated_at", "title"]),
+    "title": ("Title A to Z", ["title"]),
+    "-start_year": ("Start year, latest first", ["-start_year", "title"]),
+    "start_year": ("Start year, earliest first", ["start_year", "title"]),
+}
+DEFAULT_SORT = "-published"
 
 
-class TermFilter(django_filters.ModelMultipleChoiceFilter):
+class TermFilter(django_filters.MultipleChoiceFilter):
     """Several slugs of one vocabulary, combined with OR.
 
-    Filters through a subquery on the link table rather than a join, so combining several
-    facets neither multiplies rows nor needs DISTINCT.
+    Slugs are checked against the cached terms (no query), and filtering goes through a
+    subquery on the narrow link table, so combining facets neither multiplies rows nor needs
+    DISTINCT.
     """
 
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("to_field_name", "slug")
+    def __init__(self, param, *args, **kwargs):
+        model = TAXONOMIES[param]
+        self.model_of_terms = model
+        kwargs["choices"] = lambda: [(t.slug, t.name) for t in terms(model).values()]
         super().__init__(*args, **kwargs)
 
     def filter(self, qs, value):
         if not value:
             return qs
+        by_slug = terms(self.model_of_terms)
+        ids = [by_slug[slug].id for slug in value if slug in by_slug]
         relation = qs.model._meta.get_field(self.field_name)
         if relation.many_to_many:
             through = relation.remote_field.through
-            source = relation.m2m_field_name()
-            target = relation.m2m_reverse_field_name()
-            ids = through.objects.filter(**{f"{target}__in": value}).values(source)
-            return qs.filter(pk__in=ids)
-        return qs.filter(**{f"{self.field_name}__in": value})
+            link = through.objects.filter(**{f"{relation.m2m_reverse_field_name()}__in": ids})
+            return qs.filter(pk__in=link.values(relation.m2m_field_name()))
+        return qs.filter(**{f"{self.field_name}__in": ids})
 
 
 class YearFilter(django_filters.NumberFilter):
@@ -57,31 +62,27 @@ class YearFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
-SORTS = {
-    "-published": ("Newest published", ["-published_at", "title"]),
-    "-updated": ("Recently updated", ["-updated_at", "title"]),
-    "title": ("Title A to Z", ["title"]),
-    "-start_year": ("Start year, latest first", ["-start_year", "title"]),
-    "start_year": ("Start year, earliest first", ["start_year", "title"]),
-}
-DEFAULT_SORT = "-published"
-
-
 class InitiativeFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search", max_length=200)
-    theme = TermFilter(field_name="themes", queryset=Theme.objects.all(), label="Theme")
-    driver = TermFilter(field_name="drivers", queryset=Driver.objects.all(), label="Driver")
-    outcome = TermFilter(field_name="outcomes", queryset=Outcome.objects.all(), label="Outcome")
-    barrier = TermFilter(field_name="barriers", queryset=Barrier.objects.all(), label="Barrier")
-    sector = TermFilter(field_name="sector", queryset=Sector.objects.all(), label="Sector")
+    theme = TermFilter("theme", field_name="themes", label="Theme")
+    driver = TermFilter("driver", field_name="drivers", label="Driver")
+    outcome = TermFilter("outcome", field_name="outcomes", label="Outcome")
+    barrier = TermFilter("barrier", field_name="barriers", label="Barrier")
+    sector = TermFilter("sector", field_name="sector", label="Sector")
     stage = django_filters.MultipleChoiceFilter(choices=Initiative.Stage.choices, label="Stage")
     country = django_filters.MultipleChoiceFilter(
         method="in_country", choices=list(countries), label="Country"
     )
+    kind = django_filters.MultipleChoiceFilter(
+        field_name="lead_organisation__kind",
+        choices=Organisation.Kind.choices,
+        label="Type of lead organisation",
+    )
     year_from = YearFilter(field_name="start_year", lookup_expr="gte", label="Started from")
     year_to = YearFilter(field_name="start_year", lookup_expr="lte", label="Started up to")
+    # Ordering is applied in filter_queryset, after every filter.
     sort = django_filters.ChoiceFilter(
-        method="sort_by",
+        method="unfiltered",
         choices=[(key, label) for key, (label, _) in SORTS.items()],
         label="Sort by",
         empty_label=None,
@@ -136,14 +137,14 @@ class InitiativeFilter(django_filters.FilterSet):
             field = self.form.fields[name]
             values = data.getlist(name)
             if getattr(field.widget, "allow_multiple_selected", False):
-                good = self._valid_choices(field, values)
+                known = {str(key) for key, _ in field.choices}
+                good = [value for value in dict.fromkeys(values) if value in known]
                 usable.setlist(name, good)
-                for value in values:
-                    if value not in good:
-                        self.problems.append(
-                            f"There is no {filter_.label.lower()} called “{value}”, "
-                            "so it was ignored."
-                        )
+                self.problems.extend(
+                    f"There is no {filter_.label.lower()} called “{value}”, so it was ignored."
+                    for value in values
+                    if value not in known
+                )
                 continue
             usable.pop(name)
             self.problems.append(
@@ -151,45 +152,65 @@ class InitiativeFilter(django_filters.FilterSet):
             )
         return usable
 
-    @staticmethod
-    def _valid_choices(field, values):
-        if isinstance(field, forms.ModelMultipleChoiceField):
-            known = set(
-                field.queryset.filter(**{f"{field.to_field_name}__in": values}).values_list(
-                    field.to_field_name, flat=True
-                )
-            )
-        else:
-            known = {str(key) for key, _ in field.choices}
-        return [value for value in dict.fromkeys(values) if value in known]
-
-    # -- filters ------------------------------------------------------------------
+    # -- filtering ----------------------------------------------------------------
 
     def search(self, queryset, name, value):
-        """Every word must appear in the title, summary or lead organisation's name."""
-        for word in value.split():
-            queryset = queryset.filter(
-                Q(title__icontains=word)
-                | Q(summary__icontains=word)
-                | Q(lead_organisation__name__icontains=word)
-            )
-        return queryset
+        return search.search(queryset, value)
 
     def in_country(self, queryset, name, value):
-        return queryset.filter(
-            pk__in=Initiative.places.through.objects.filter(place__country__in=value).values(
-                "initiative"
-            )
-        )
+        places = Place.objects.filter(country__in=value).values("pk")
+        link = Initiative.places.through.objects.filter(place__in=places)
+        return queryset.filter(pk__in=link.values("initiative"))
 
-    def sort_by(self, queryset, name, value):
-        return queryset.order_by(*SORTS[value][1])
+    def unfiltered(self, queryset, name, value):
+        return queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        sort = self.current_sort
+        if sort == "relevance":
+            return search.rank(queryset, self.query)
+        return queryset.order_by(*SORTS[sort][1], "pk")
+
+    @property
+    def query(self):
+        """The search text in use, or ''."""
+        if self.is_bound and self.form.is_valid():
+            return self.form.cleaned_data.get("q") or ""
+        return ""
 
     @property
     def current_sort(self):
+        """The sort in use: as asked, else relevance when searching, else newest first."""
+        asked = self.form.cleaned_data.get("sort") if self.is_bound and self.is_valid() else ""
+        if asked == "relevance" and not self.query:
+            asked = ""
+        return asked or ("relevance" if self.query else DEFAULT_SORT)
+
+    def sort_choices(self):
+        """Relevance is offered only when there is something to be relevant to."""
+        return [
+            (key, label) for key, (label, _) in SORTS.items() if key != "relevance" or self.query
+        ]
+
+    def active_facets(self):
+        """Names of the filters in use, other than search and sort."""
+        if not self.is_bound or not self.form.is_valid():
+            return set()
+        return {
+            name
+            for name, value in self.form.cleaned_data.items()
+            if name not in ("q", "sort") and value not in (None, "", [])
+        }
+
+    def queryset_without(self, *skip):
+        """The filtered, unordered queryset ignoring the named filters (for facet counts)."""
+        queryset = self.queryset
         if self.is_bound and self.form.is_valid():
-            return self.form.cleaned_data.get("sort") or DEFAULT_SORT
-        return DEFAULT_SORT
+            for name, value in self.form.cleaned_data.items():
+                if name not in skip and name != "sort":
+                    queryset = self.filters[name].filter(queryset, value)
+        return queryset.order_by()
 
     def active_filters(self):
         """Each value in use, with the query string that removes just that value."""
@@ -204,8 +225,6 @@ class InitiativeFilter(django_filters.FilterSet):
                 chips.append((name, None, f"Search: {value}"))
             elif isinstance(value, int):
                 chips.append((name, None, f"{label} {value}"))
-            elif isinstance(self.form.fields[name], forms.ModelMultipleChoiceField):
-                chips.extend((name, term.slug, f"{label}: {term.name}") for term in value)
             else:
                 names = dict(self.form.fields[name].choices)
                 chips.extend((name, key, f"{label}: {names.get(key, key)}") for key in value)

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Prefetch, Q
 from django.urls import reverse
@@ -271,6 +272,10 @@ class Initiative(models.Model):
     evidence_level = models.PositiveSmallIntegerField(
         choices=EvidenceLevel, default=EvidenceLevel.DESCRIBED
     )
+
+    # PostgreSQL only: kept current by database triggers (migration 0002), never by Python,
+    # so admin edits, imports, bulk inserts and organisation renames all reach it.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)

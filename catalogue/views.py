@@ -4,28 +4,11 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.generic import DetailView
-from django_countries import countries
 from django_filters.views import FilterView
 
-from catalogue.filters import SORTS, InitiativeFilter
-from catalogue.models import (
-    Barrier,
-    Driver,
-    Initiative,
-    Organisation,
-    Outcome,
-    Place,
-    Sector,
-    Theme,
-)
-
-FACETS = [
-    ("theme", "Theme", Theme),
-    ("driver", "Driver", Driver),
-    ("outcome", "Outcome", Outcome),
-    ("barrier", "Barrier", Barrier),
-    ("sector", "Sector", Sector),
-]
+from catalogue import facets, search
+from catalogue.filters import InitiativeFilter
+from catalogue.models import Initiative, Organisation, Theme
 
 
 def ceiling(request):
@@ -52,15 +35,24 @@ def home(request):
 class InitiativeListView(FilterView):
     filterset_class = InitiativeFilter
     template_name = "catalogue/initiative_list.html"
-    paginate_by = settings.CATALOGUE_PAGE_SIZE
     context_object_name = "initiatives"
+
+    def get_paginate_by(self, queryset):
+        return settings.CATALOGUE_PAGE_SIZE
 
     def get_queryset(self):
         return Initiative.objects.published().with_listing()
 
     def paginate_queryset(self, queryset, page_size):
-        """Never 404 on a bad page: show the nearest page and say why."""
+        """Never 404 on a bad page: show the nearest page and say why.
+
+        The total comes from the facet-count statement, so the paginator never counts.
+        """
+        self.total, self.counts = facets.count(self.filterset)
+        if query := self.filterset.query:
+            queryset = search.with_headline(queryset, query)
         paginator = Paginator(queryset, page_size)
+        paginator.count = self.total
         requested = self.request.GET.get("page") or 1
         try:
             page = paginator.page(requested)
@@ -76,46 +68,25 @@ class InitiativeListView(FilterView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         filterset = self.filterset
+        page = context["page_obj"]
         if context["is_paginated"]:
-            page = context["page_obj"]
             context["page_range"] = page.paginator.get_elided_page_range(
                 page.number, on_each_side=1, on_ends=1
             )
+        query = filterset.query
+        if query:
+            for initiative in page.object_list:
+                initiative.summary_html = search.highlight(initiative, query)
         context.update(
-            facets=[self._facet(name, label, options) for name, label, options in facet_options()],
+            facets=facets.facets(filterset, self.counts),
             active_filters=filterset.active_filters(),
             problems=filterset.problems,
-            sorts=[(key, label) for key, (label, _) in SORTS.items()],
+            sorts=filterset.sort_choices(),
             current_sort=filterset.current_sort,
-            query=filterset.form.cleaned_data.get("q", "") if filterset.is_valid() else "",
+            query=query,
+            total=self.total,
         )
         return context
-
-    def _facet(self, name, label, options):
-        selected = set(self.filterset.data.getlist(name))
-        return {
-            "name": name,
-            "label": label,
-            "options": [(value, text, value in selected) for value, text in options],
-        }
-
-
-def facet_options():
-    """(parameter, label, [(value, text)]) for each facet of the filter panel."""
-    for name, label, model in FACETS:
-        yield name, label, model.objects.values_list("slug", "name")
-    yield "stage", "Stage", Initiative.Stage.choices
-    codes = (
-        Place.objects.filter(initiatives__status=Initiative.Status.PUBLISHED)
-        .values_list("country", flat=True)
-        .order_by()
-        .distinct()
-    )
-    yield (
-        "country",
-        "Country",
-        sorted(((code, countries.name(code)) for code in codes), key=lambda o: o[1]),
-    )
 
 
 class InitiativeDetailView(DetailView):

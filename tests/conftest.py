@@ -1,5 +1,6 @@
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 
@@ -36,3 +37,11 @@ def django_db_setup(django_db_setup, django_db_blocker, request):
 @pytest.fixture
 def seed_catalogue(db):
     call_command("loaddata", settings.BASE_DIR / "fixtures" / "catalogue.json", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Cached taxonomy terms must not outlive the test transaction that created them."""
+    cache.clear()
+    yield
+    cache.clear()

@@ -1,0 +1,189 @@
+"""Facet options and disjunctive facet counts for the initiative list.
+
+Each option of each facet shows how many results it would give with all the *other* active
+filters applied (so ticking a second theme widens, never empties, the theme facet). The
+counts and the total come from one SQL statement: one materialised id set per distinct
+combination of filters, grouped per facet from the narrow link tables.
+
+Taxonomy terms (slug, name, id) change rarely and are read on every request, so they are
+cached and dropped when a term is saved or deleted.
+"""
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
+from django_countries import countries
+
+from catalogue.models import Barrier, Driver, Initiative, Organisation, Outcome, Sector, Theme
+
+TAXONOMIES = {
+    "theme": Theme,
+    "driver": Driver,
+    "outcome": Outcome,
+    "barrier": Barrier,
+    "sector": Sector,
+}
+TERMS_TTL = 60 * 60
+# Facets with more options than this show the top ones and put the rest behind "show all".
+TOP_OPTIONS = 8
+
+
+@dataclass(frozen=True)
+class Term:
+    id: int
+    slug: str
+    name: str
+
+
+def terms(model):
+    """{slug: Term} for one taxonomy, ordered by name, from the cache when possible."""
+    key = _terms_key(model)
+    found = cache.get(key)
+    if found is None:
+        rows = model.objects.values_list("pk", "slug", "name")
+        found = {slug: Term(pk, slug, name) for pk, slug, name in rows}
+        cache.set(key, found, TERMS_TTL)
+    return found
+
+
+def _terms_key(model):
+    return f"catalogue:terms:{model._meta.model_name}"
+
+
+def _forget_terms(sender, **kwargs):
+    key = _terms_key(sender)
+    cache.delete(key)
+    # And again once the change is visible to other connections.
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+for _model in TAXONOMIES.values():
+    post_save.connect(_forget_terms, sender=_model, dispatch_uid=f"terms-{_model.__name__}")
+    post_delete.connect(_forget_terms, sender=_model, dispatch_uid=f"terms-{_model.__name__}-d")
+
+
+# How to count each facet over a set of initiative ids (the CTE named by {ids}).
+_LINK_COUNT = """
+    SELECT l.{col}::text AS k, COUNT(*) AS n
+      FROM {table} l JOIN {{ids}} s ON s.id = l.initiative_id
+     GROUP BY l.{col}"""
+_COLUMN_COUNT = """
+    SELECT i.{col}::text AS k, COUNT(*) AS n
+      FROM catalogue_initiative i JOIN {{ids}} s ON s.id = i.id
+     GROUP BY i.{col}"""
+COUNTS_SQL = {
+    **{
+        name: _LINK_COUNT.format(
+            col=f"{name}_id",
+            table=Initiative._meta.get_field(field).remote_field.through._meta.db_table,
+        )
+        for name, field in (
+            ("theme", "themes"),
+            ("driver", "drivers"),
+            ("outcome", "outcomes"),
+            ("barrier", "barriers"),
+        )
+    },
+    "sector": _COLUMN_COUNT.format(col="sector_id"),
+    "stage": _COLUMN_COUNT.format(col="stage"),
+    "kind": """
+    SELECT o.kind AS k, COUNT(*) AS n
+      FROM catalogue_initiative i JOIN {ids} s ON s.id = i.id
+      JOIN catalogue_organisation o ON o.id = i.lead_organisation_id
+     GROUP BY o.kind""",
+    # An initiative may name several places in one country: count it once.
+    "country": """
+    SELECT p.country AS k, COUNT(DISTINCT l.initiative_id) AS n
+      FROM catalogue_initiative_places l JOIN {ids} s ON s.id = l.initiative_id
+      JOIN catalogue_place p ON p.id = l.place_id
+     GROUP BY p.country""",
+}
+LABELS = {
+    "theme": "Theme",
+    "driver": "Driver",
+    "outcome": "Outcome",
+    "barrier": "Barrier",
+    "sector": "Sector",
+    "stage": "Stage",
+    "country": "Country",
+    "kind": "Type of lead organisation",
+}
+
+
+def count(filterset):
+    """(total, {facet: {key: count}}) for a bound, valid InitiativeFilter, in one query."""
+    active = filterset.active_facets()
+    # One id set for all filters, plus one per active facet without its own filter.
+    id_sets = {None: filterset.queryset_without()}
+    for name in COUNTS_SQL:
+        if name in active:
+            id_sets[name] = filterset.queryset_without(name)
+    materialised = " MATERIALIZED" if connection.vendor == "postgresql" else ""
+    ctes, params = [], []
+    aliases = {}
+    for index, (name, queryset) in enumerate(id_sets.items()):
+        sql, sql_params = queryset.order_by().values("pk").query.sql_with_params()
+        aliases[name] = f"ids{index}"
+        ctes.append(f"ids{index}(id) AS{materialised} ({sql})")
+        params.extend(sql_params)
+    parts = ["SELECT 'total' AS f, '' AS k, COUNT(*) AS n FROM ids0"]
+    for name, template in COUNTS_SQL.items():
+        ids = aliases[name] if name in aliases else aliases[None]
+        parts.append(f"SELECT '{name}' AS f, k, n FROM ({template.format(ids=ids)}) AS c_{name}")
+    sql = f"WITH {', '.join(ctes)} " + " UNION ALL ".join(parts)
+    if connection.vendor == "sqlite":
+        sql = sql.replace("::text", "")
+    counts = {name: {} for name in COUNTS_SQL}
+    total = 0
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for facet, key, n in cursor.fetchall():
+            if facet == "total":
+                total = n
+            elif key is not None:
+                counts[facet][str(key)] = n
+    return total, counts
+
+
+def options(name, counts, selected):
+    """The options of one facet: (value, label, count, checked), selected ones always kept."""
+    if name in TAXONOMIES:
+        by_id = counts
+        items = [
+            (t.slug, t.name, by_id.get(str(t.id), 0)) for t in terms(TAXONOMIES[name]).values()
+        ]
+    elif name == "stage":
+        items = [(v, label, counts.get(v, 0)) for v, label in Initiative.Stage.choices]
+    elif name == "kind":
+        items = [(v, label, counts.get(v, 0)) for v, label in Organisation.Kind.choices]
+    else:  # country: only those with results, or chosen
+        codes = set(counts) | set(selected)
+        items = sorted(
+            ((code, countries.name(code) or code, counts.get(code, 0)) for code in codes),
+            key=lambda item: item[1],
+        )
+    return [(value, label, n, value in selected) for value, label, n in items]
+
+
+def facets(filterset, counts):
+    """Everything the filter panel shows, facet by facet."""
+    panel = []
+    for name, label in LABELS.items():
+        selected = set(filterset.data.getlist(name))
+        all_options = options(name, counts[name], selected)
+        ranked = sorted(all_options, key=lambda o: (not o[3], -o[2], o[1]))
+        top = all_options if len(ranked) <= TOP_OPTIONS + 2 else ranked[:TOP_OPTIONS]
+        shown = {o[0] for o in top}
+        panel.append(
+            {
+                "name": name,
+                "label": label,
+                "top": top,
+                "more": [o for o in all_options if o[0] not in shown],
+                "selected": len(selected),
+                "size": len(all_options),
+            }
+        )
+    return panel
