@@ -75,3 +75,7 @@ lint: venv  ## Fix lint and formatting.
 .PHONY: clean
 clean:  ## Remove the virtualenv and the local SQLite database.
 	rm -rf $(VENV) db.sqlite3 staticfiles
+
+.PHONY: bench
+bench: venv  ## Load-test on PostgreSQL with gunicorn and wrk (10-15 min; see bench/README.md).
+	bash bench/run

@@ -1,0 +1,207 @@
+"""Turn what bench/run recorded into the report it prints and keeps as results/latest.txt.
+
+Usage: .venv/bin/python bench/report.py bench/results
+
+Reads from that directory:
+  meta.tsv     name <TAB> value: what was measured, on what
+  queries.tsv  size <TAB> one JSON object from bench/querycount.py
+  runs.tsv     size <TAB> page <TAB> connections <TAB> run <TAB> one JSON object from bench/wrk.lua
+
+The tables are Markdown, so they paste into a README as they are.
+"""
+
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+PAGES = ["ceiling", "detail", "list", "search"]
+
+
+def read_rows(path, keys):
+    """[(dict of the leading tab-separated keys, the trailing JSON object)] of a .tsv file."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        *values, data = line.split("\t", len(keys))
+        rows.append((dict(zip(keys, values, strict=True)), json.loads(data)))
+    return rows
+
+
+def markdown_table(headers, rows, align):
+    """A Markdown table padded to line up in a terminal; align is 'l' or 'r' per column."""
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells):
+        padded = (
+            cell.rjust(width) if side == "r" else cell.ljust(width)
+            for cell, width, side in zip(cells, widths, align, strict=True)
+        )
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|".join(
+        "-" * (width + 1) + ":" if side == "r" else "-" * (width + 2)
+        for width, side in zip(widths, align, strict=True)
+    )
+    return "\n".join([line(headers), f"|{rule}|", *(line(row) for row in rows)])
+
+
+# Below this many completed requests a run's percentiles are rough, and flagged.
+FEW_REQUESTS = 50
+
+
+def duration(microseconds):
+    ms = microseconds / 1000
+    if ms >= 1000:
+        return f"{ms / 1000:.2f} s"
+    return f"{ms:.1f} ms" if ms < 100 else f"{ms:.0f} ms"
+
+
+def percent(value):
+    if value < 1:
+        return f"{value:.2f}%"
+    return f"{value:.1f}%" if value < 10 else f"{value:.0f}%"
+
+
+def errors(result):
+    kinds = {
+        "connect": result["connect_errors"],
+        "read": result["read_errors"],
+        "write": result["write_errors"],
+        "timeout": result["timeouts"],
+    }
+    found = [f"{count} {kind}" for kind, count in kinds.items() if count]
+    return ", ".join(found) or "0"
+
+
+def error_count(result):
+    return sum(result[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+
+
+class Results:
+    def __init__(self, directory):
+        directory = Path(directory)
+        meta_path = directory / "meta.tsv"
+        self.meta = [line.split("\t", 1) for line in meta_path.read_text().splitlines()]
+        self.queries = defaultdict(list)
+        for keys, data in read_rows(directory / "queries.tsv", ["size"]):
+            self.queries[int(keys["size"])].append(data)
+        # (size, connections, run) -> page -> wrk result
+        self.runs = defaultdict(dict)
+        for keys, data in read_rows(directory / "runs.tsv", ["size", "page", "conns", "run"]):
+            key = (int(keys["size"]), int(keys["conns"]), int(keys["run"]))
+            self.runs[key][keys["page"]] = data
+
+    @property
+    def sizes(self):
+        return sorted({size for size, _, _ in self.runs} | set(self.queries))
+
+    def connections(self, size):
+        return sorted({conns for s, conns, _ in self.runs if s == size})
+
+    def repeats(self, size, conns):
+        return sorted(run for s, c, run in self.runs if (s, c) == (size, conns))
+
+    def share_of_ceiling(self, size, conns, run, page):
+        """The page's throughput as a share of the ceiling's in the same round, or None."""
+        round_ = self.runs[(size, conns, run)]
+        ceiling = round_.get("ceiling", {}).get("rps")
+        if not ceiling or page not in round_:
+            return None
+        return 100 * round_[page]["rps"] / ceiling
+
+
+def query_section(results, size):
+    rows = []
+    for data in results.queries[size]:
+        queries = str(data["queries"])
+        if data["first_request_queries"] != data["queries"]:
+            queries += f" (first request {data['first_request_queries']})"
+        matching = "" if data["matching"] is None else f"{data['matching']:,}"
+        rows.append([data["page"], data["url"], queries, matching])
+    return markdown_table(["page", "URL", "SQL queries", "matching"], rows, "llrr")
+
+
+def load_section(results, size):
+    rows = []
+    for conns in results.connections(size):
+        for page in PAGES:
+            for run in results.repeats(size, conns):
+                data = results.runs[(size, conns, run)].get(page)
+                if data is None:
+                    continue
+                share = results.share_of_ceiling(size, conns, run, page)
+                few = "*" if data["requests"] < FEW_REQUESTS else ""
+                rows.append(
+                    [
+                        page,
+                        str(conns),
+                        str(run),
+                        f"{data['rps']:,.1f}",
+                        duration(data["p50_us"]),
+                        duration(data["p99_us"]),
+                        f"{data['requests']:,}{few}",
+                        errors(data),
+                        f"{data['non2xx']:,}",
+                        "-" if page == "ceiling" or share is None else percent(share),
+                    ]
+                )
+    headers = ["page", "conns", "run", "req/s", "p50", "p99", "requests", "errors", "non-2xx"]
+    return markdown_table([*headers, "% of ceiling"], rows, "lrrrrrrrrr")
+
+
+def summary(results):
+    """One line: how much was measured, what failed, and the largest size at most connections."""
+    runs = [data for round_ in results.runs.values() for data in round_.values()]
+    if not runs:
+        return "Summary: nothing was measured."
+    failed = sum(error_count(data) for data in runs)
+    non2xx = sum(data["non2xx"] for data in runs)
+    size = max(size for size, _, _ in results.runs)
+    conns = max(results.connections(size))
+    repeats = results.repeats(size, conns)
+    ceiling = statistics.mean(results.runs[(size, conns, r)]["ceiling"]["rps"] for r in repeats)
+    shares = []
+    for page in PAGES[1:]:
+        values = [results.share_of_ceiling(size, conns, r, page) for r in repeats]
+        values = [v for v in values if v is not None]
+        if values:
+            shares.append(f"{page} {percent(statistics.mean(values))}")
+    elapsed = dict(results.meta).get("elapsed", "?").split(",")[0]
+    return (
+        f"Summary: {len(runs)} wrk runs in {elapsed}, {failed} errors, {non2xx} non-2xx; "
+        f"at {size:,} initiatives and {conns} connections the ceiling served "
+        f"{ceiling:,.0f} req/s and {', '.join(shares)} of it "
+        f"(mean of {len(repeats)} run{'s' if len(repeats) > 1 else ''})."
+    )
+
+
+def report(results):
+    lines = ["# Catalogue benchmark", ""]
+    lines += [f"- {name}: {value}" for name, value in results.meta]
+    for size in results.sizes:
+        lines += ["", f"## {size:,} published initiatives", ""]
+        lines += ["SQL queries per page (Django test client, second request of two):", ""]
+        lines += [query_section(results, size), ""]
+        lines += ["Load (wrk; % of ceiling = req/s / ceiling's req/s in the same round):", ""]
+        lines += [load_section(results, size)]
+    if any(
+        data["requests"] < FEW_REQUESTS
+        for round_ in results.runs.values()
+        for data in round_.values()
+    ):
+        lines += [
+            "",
+            f"Marked *: fewer than {FEW_REQUESTS} requests completed, so p50 and p99 are rough. "
+            "wrk drops "
+            "the requests still waiting when a run ends, so under queueing p99 understates "
+            "the wait.",
+        ]
+    lines += ["", summary(results)]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(report(Results(sys.argv[1] if len(sys.argv) > 1 else "bench/results")))
