@@ -5,6 +5,7 @@ filters applied (so ticking a second theme widens, never empties, the theme face
 counts and the total come from one SQL statement: one materialised id set per distinct
 combination of filters, grouped per facet from the narrow link tables.
 
+Counts are cached on PostgreSQL, keyed by the catalogue version (see CatalogueVersion).
 Taxonomy terms (slug, name, id) change rarely and are read on every request, so they are
 cached and dropped when a term is saved or deleted.
 """
@@ -16,7 +17,16 @@ from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django_countries import countries
 
-from catalogue.models import Barrier, Driver, Initiative, Organisation, Outcome, Sector, Theme
+from catalogue import caching
+from catalogue.models import (
+    Barrier,
+    Driver,
+    Initiative,
+    Organisation,
+    Outcome,
+    Sector,
+    Theme,
+)
 
 TAXONOMIES = {
     "theme": Theme,
@@ -113,7 +123,21 @@ LABELS = {
 
 
 def count(filterset):
-    """(total, {facet: {key: count}}) for a bound, valid InitiativeFilter, in one query."""
+    """(total, {facet: {key: count}}) for an InitiativeFilter.
+
+    On PostgreSQL the result is cached under the catalogue version, which database triggers
+    change on any write that could change a count, so a cached count is never stale.
+    """
+    key = caching.query_key(filterset, "facets")
+    if key is not None and (cached := cache.get(key)) is not None:
+        return cached
+    counted = _count(filterset)
+    if key is not None:
+        cache.set(key, counted, caching.TTL)
+    return counted
+
+
+def _count(filterset):
     active = filterset.active_facets()
     # One id set for all filters, plus one per active facet without its own filter.
     id_sets = {None: filterset.queryset_without()}

@@ -195,6 +195,25 @@ class InitiativeQuerySet(models.QuerySet):
             "sources",
         )
 
+    def related_to(self, initiative, limit=3, candidates=200):
+        """Published initiatives sharing the most themes with this one, newest first.
+
+        Candidates are the newest few hundred sharing any theme, found on the link table's
+        index alone, so the cost does not grow with the catalogue.
+        """
+        theme_ids = [theme.pk for theme in initiative.themes.all()]
+        links = Initiative.themes.through.objects.filter(theme__in=theme_ids).exclude(
+            initiative=initiative.pk
+        )
+        newest = links.order_by("-initiative").values("initiative")[:candidates]
+        return (
+            self.published()
+            .filter(pk__in=newest)
+            .annotate(shared=models.Count("themes", filter=Q(themes__in=theme_ids)))
+            .select_related("lead_organisation")
+            .order_by("-shared", "-published_at", "pk")[:limit]
+        )
+
     def involving(self, organisation):
         """Initiatives an organisation leads or partners in."""
         return self.filter(
@@ -347,6 +366,13 @@ class Initiative(models.Model):
         indexes = [
             models.Index(fields=["status", "-published_at"], name="initiative_status_pub_idx"),
             models.Index(fields=["start_year"], name="initiative_start_year_idx"),
+            # Narrow copy of what facets filter and count by: the id sets and the sector,
+            # stage and kind counts read it with index-only scans instead of the wide rows.
+            models.Index(
+                fields=["status", "id"],
+                include=["sector", "stage", "lead_organisation", "start_year"],
+                name="initiative_facets_idx",
+            ),
         ]
 
     def __str__(self):
@@ -490,3 +516,23 @@ class Metric(models.Model):
         if self.direction == self.Direction.NO_CHANGE:
             return f"{amount}, no change"
         return f"{amount} {self.get_direction_display().lower()}"
+
+
+class CatalogueVersion(models.Model):
+    """One row whose number changes whenever anything a list page shows changes.
+
+    On PostgreSQL, statement-level triggers (migration 0003) bump it on every write to the
+    initiatives, their links, partnerships, organisations, places and taxonomies, however
+    the write was made. Cached facet counts are keyed by it.
+    """
+
+    number = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"Catalogue version {self.number}"
+
+    def get_absolute_url(self):
+        return reverse("initiative-list")

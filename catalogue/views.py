@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponse
@@ -6,7 +7,7 @@ from django.shortcuts import render
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
-from catalogue import facets, search
+from catalogue import caching, facets, search
 from catalogue.filters import InitiativeFilter
 from catalogue.models import Initiative, Organisation, Theme
 
@@ -49,8 +50,6 @@ class InitiativeListView(FilterView):
         The total comes from the facet-count statement, so the paginator never counts.
         """
         self.total, self.counts = facets.count(self.filterset)
-        if query := self.filterset.query:
-            queryset = search.with_headline(queryset, query)
         paginator = Paginator(queryset, page_size)
         paginator.count = self.total
         requested = self.request.GET.get("page") or 1
@@ -63,7 +62,25 @@ class InitiativeListView(FilterView):
                     f"There is no page “{requested}”, so page {page.number} "
                     f"of {paginator.num_pages} is shown."
                 )
+        page.object_list = self.page_rows(queryset, page)
         return paginator, page, page.object_list, page.has_other_pages()
+
+    def page_rows(self, queryset, page):
+        """The page's initiatives. On PostgreSQL the ordered ids of the page are cached
+        under the catalogue version: ranking every match of a common word is the costly
+        part of a search, and it need not be repeated until the catalogue changes."""
+        if not search.uses_postgres():
+            return list(page.object_list)
+        key = caching.query_key(self.filterset, "page", self.filterset.current_sort, page.number)
+        ids = cache.get(key) if key else None
+        if ids is None:
+            ids = list(page.object_list.values_list("pk", flat=True))
+            if key:
+                cache.set(key, ids, caching.TTL)
+        query = self.filterset.query
+        rows = queryset.order_by().filter(pk__in=ids)
+        by_id = {row.pk: row for row in (search.with_headline(rows, query) if query else rows)}
+        return [by_id[pk] for pk in ids if pk in by_id]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -98,15 +115,7 @@ class InitiativeDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        initiative = self.object
-        context["related"] = (
-            Initiative.objects.published()
-            .filter(themes__in=[theme.pk for theme in initiative.themes.all()])
-            .exclude(pk=initiative.pk)
-            .annotate(shared=Count("themes"))
-            .select_related("lead_organisation")
-            .order_by("-shared", "-published_at")[:3]
-        )
+        context["related"] = Initiative.objects.related_to(self.object)
         return context
 
 

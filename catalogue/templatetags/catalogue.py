@@ -1,4 +1,7 @@
+import hashlib
+
 from django import template
+from django.core.cache import cache
 from django.utils.safestring import mark_safe
 
 from catalogue.markdown import render_markdown
@@ -8,5 +11,16 @@ register = template.Library()
 
 @register.filter
 def markdown(text):
-    """Render editor Markdown; the output is sanitised by nh3, hence safe to mark."""
-    return mark_safe(render_markdown(text))
+    """Render editor Markdown; the output is sanitised by nh3, hence safe to mark.
+
+    Rendering costs about a millisecond per field, so the HTML is cached, keyed by the
+    text itself: an edit makes a new key, and a cached entry is never stale.
+    """
+    if not text:
+        return ""
+    key = "catalogue:markdown:" + hashlib.sha256(text.encode()).hexdigest()
+    html = cache.get(key)
+    if html is None:
+        html = render_markdown(text)
+        cache.set(key, html, 24 * 60 * 60)
+    return mark_safe(html)
