@@ -11,6 +11,7 @@ cached and dropped when a term is saved or deleted.
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -171,12 +172,18 @@ def _count(filterset):
     return total, counts
 
 
+class Option(NamedTuple):
+    value: str
+    label: str
+    count: int
+    checked: bool
+
+
 def options(name, counts, selected):
-    """The options of one facet: (value, label, count, checked), selected ones always kept."""
+    """The options of one facet, selected ones always kept."""
     if name in TAXONOMIES:
-        by_id = counts
         items = [
-            (t.slug, t.name, by_id.get(str(t.id), 0)) for t in terms(TAXONOMIES[name]).values()
+            (t.slug, t.name, counts.get(str(t.id), 0)) for t in terms(TAXONOMIES[name]).values()
         ]
     elif name == "stage":
         items = [(v, label, counts.get(v, 0)) for v, label in Initiative.Stage.choices]
@@ -188,26 +195,33 @@ def options(name, counts, selected):
             ((code, countries.name(code) or code, counts.get(code, 0)) for code in codes),
             key=lambda item: item[1],
         )
-    return [(value, label, n, value in selected) for value, label, n in items]
+    return [Option(value, label, n, value in selected) for value, label, n in items]
 
 
 def facets(filterset, counts):
-    """Everything the filter panel shows, facet by facet."""
+    """Everything the filter panel shows, facet by facet.
+
+    A long facet shows its chosen options and then its biggest, and puts the rest (in their
+    usual order) behind "show all": `options` lists them in that order, `top` says how many
+    come before the fold.
+    """
     panel = []
     for name, label in LABELS.items():
         selected = set(filterset.data.getlist(name))
         all_options = options(name, counts[name], selected)
-        ranked = sorted(all_options, key=lambda o: (not o[3], -o[2], o[1]))
-        top = all_options if len(ranked) <= TOP_OPTIONS + 2 else ranked[:TOP_OPTIONS]
-        shown = {o[0] for o in top}
+        top = len(all_options)
+        if len(all_options) > TOP_OPTIONS + 2:
+            first = sorted(all_options, key=lambda o: (not o.checked, -o.count, o.label))
+            first = first[:TOP_OPTIONS]
+            all_options = first + [o for o in all_options if o not in first]
+            top = TOP_OPTIONS
         panel.append(
             {
                 "name": name,
                 "label": label,
+                "options": all_options,
                 "top": top,
-                "more": [o for o in all_options if o[0] not in shown],
                 "selected": len(selected),
-                "size": len(all_options),
             }
         )
     return panel

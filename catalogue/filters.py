@@ -70,8 +70,9 @@ class InitiativeFilter(django_filters.FilterSet):
     barrier = TermFilter("barrier", field_name="barriers", label="Barrier")
     sector = TermFilter("sector", field_name="sector", label="Sector")
     stage = django_filters.MultipleChoiceFilter(choices=Initiative.Stage.choices, label="Stage")
+    # A callable, so each request's form does not deep-copy 250 countries.
     country = django_filters.MultipleChoiceFilter(
-        method="in_country", choices=list(countries), label="Country"
+        method="in_country", choices=lambda: list(countries), label="Country"
     )
     kind = django_filters.MultipleChoiceFilter(
         field_name="lead_organisation__kind",

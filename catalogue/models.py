@@ -168,6 +168,10 @@ class Organisation(models.Model):
         return (self.slug,)
 
 
+# Large columns a list never shows.
+LISTING_DEFERRED = ["search_vector", "challenge", "approach", "results", "lessons"]
+
+
 class InitiativeQuerySet(models.QuerySet):
     def published(self):
         """The only records that are ever public."""
@@ -175,8 +179,10 @@ class InitiativeQuerySet(models.QuerySet):
 
     def with_listing(self):
         """What a result in a list shows: lead organisation, sector, themes, places."""
-        return self.select_related("lead_organisation", "sector").prefetch_related(
-            "themes", "places"
+        return (
+            self.select_related("lead_organisation", "sector")
+            .prefetch_related("themes", "places")
+            .defer(*LISTING_DEFERRED)
         )
 
     def with_detail(self):

@@ -93,9 +93,9 @@ def test_selected_options_with_no_results_stay_visible(client):
     InitiativeFactory(themes=["cloud"], countries=["GB"])
     response = client.get("/initiatives/", {"theme": "cloud", "country": "FR"})
     panel = {facet["name"]: facet for facet in response.context["facets"]}
-    countries = {o[0]: o for o in panel["country"]["top"] + panel["country"]["more"]}
-    assert countries["FR"][2:] == (0, True), "chosen, no results, still shown"
-    assert countries["GB"][2:] == (1, False)
+    countries = {o.value: o for o in panel["country"]["options"]}
+    assert (countries["FR"].count, countries["FR"].checked) == (0, True), "chosen, still shown"
+    assert (countries["GB"].count, countries["GB"].checked) == (1, False)
     assert 'class="govuk-checkboxes__item app-facet__option--empty"' in response.text
 
 
@@ -104,9 +104,10 @@ def test_long_facets_put_the_rest_behind_show_all(client):
     response = client.get("/initiatives/", {"theme": "skills"})
     panel = {facet["name"]: facet for facet in response.context["facets"]}
     theme = panel["theme"]
-    assert len(theme["top"]) == facets.TOP_OPTIONS
-    assert theme["top"][0][0] == "skills", "the chosen option comes first"
-    assert len(theme["top"]) + len(theme["more"]) == Theme.objects.count()
+    assert theme["top"] == facets.TOP_OPTIONS
+    assert theme["options"][0].value == "skills", "the chosen option comes first"
+    assert theme["options"][1].value == "cloud", "then the biggest"
+    assert len(theme["options"]) == Theme.objects.count()
     assert "<details" in response.text and "Show all 12 options" in response.text
 
 
@@ -138,8 +139,8 @@ def test_publishing_changes_the_counts(client):
     draft.save()
     response = client.get("/initiatives/", {"theme": "skills"})
     panel = {facet["name"]: facet for facet in response.context["facets"]}
-    cloud = next(o for o in panel["theme"]["top"] if o[0] == "cloud")
-    assert cloud[2] == 2
+    cloud = next(o for o in panel["theme"]["options"] if o.value == "cloud")
+    assert cloud.count == 2
 
 
 def test_kind_facet_filters_by_lead_organisation_kind():
