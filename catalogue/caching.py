@@ -1,8 +1,8 @@
 """Caching keyed by the catalogue version, so nothing cached is ever stale.
 
-CatalogueVersion.number changes (by PostgreSQL triggers) on every write to anything a list
-page shows. A key built from it and the filter query names one state of the catalogue: a
-write makes new keys, and the old entries are simply never read again.
+CatalogueVersion.number changes (by PostgreSQL triggers) on every write to anything a public
+page shows. A key built from it names one state of the catalogue: a write makes new keys,
+and the old entries are simply never read again (they expire).
 """
 
 import hashlib
@@ -14,23 +14,33 @@ from catalogue.models import CatalogueVersion
 TTL = 10 * 60
 
 
-def query_key(filterset, kind, *extra):
-    """A cache key for this filter query in the current catalogue, or None on SQLite."""
+def current_version(request=None):
+    """The catalogue version, read once per request; None where it is not kept."""
     if connection.vendor != "postgresql":
         return None  # the version is kept by PostgreSQL triggers only
-    # Read once per request (the filterset lives as long as the request), so one page's
-    # cached parts all describe the same state.
-    if not hasattr(filterset, "catalogue_version"):
-        filterset.catalogue_version = (
-            CatalogueVersion.objects.filter(pk=1).values_list("number", flat=True).first()
-        )
-    version = filterset.catalogue_version
+    if request is not None and hasattr(request, "catalogue_version"):
+        return request.catalogue_version
+    version = CatalogueVersion.objects.filter(pk=1).values_list("number", flat=True).first()
+    if request is not None:
+        # One page's cached parts must all describe the same state.
+        request.catalogue_version = version
+    return version
+
+
+def key(request, kind, *parts):
+    """A cache key for `parts` in the current catalogue, or None when there is no version."""
+    version = current_version(request)
     if version is None:
         return None
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()
+    return f"catalogue:{kind}:{version}:{digest}"
+
+
+def query_key(filterset, kind, *extra):
+    """A cache key for this filter query (sort and page aside) in the current catalogue."""
     query = sorted(
         (name, sorted(values))
         for name, values in filterset.data.lists()
         if name in filterset.filters and name != "sort"
     )
-    digest = hashlib.sha256(repr((query, extra)).encode()).hexdigest()
-    return f"catalogue:{kind}:{version}:{digest}"
+    return key(filterset.request, kind, query, *extra)

@@ -9,7 +9,7 @@ urlpatterns = [
     path("initiatives/", views.InitiativeListView.as_view(), name="initiative-list"),
     path(
         "initiatives/<slug:slug>/",
-        views.InitiativeDetailView.as_view(),
+        views.initiative_detail,
         name="initiative-detail",
     ),
     path(
