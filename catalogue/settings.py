@@ -98,6 +98,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Per-process memory by default; point several app servers at one Redis so cached facet
+# counts and pages are shared (needs the `redis` package installed alongside).
+if redis_url := os.environ.get("DJANGO_REDIS_URL"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The covering index for facet counts has INCLUDE columns, which SQLite ignores (harmlessly).
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
