@@ -535,6 +535,9 @@ class CatalogueVersion(models.Model):
     number = models.BigIntegerField(default=0)
 
     class Meta:
+        # Created by migration 0003 and left out of flushes, so the row is always there.
+        managed = False
+        db_table = "catalogue_catalogueversion"
         ordering = ["pk"]
 
     def __str__(self):

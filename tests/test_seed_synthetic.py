@@ -91,7 +91,7 @@ def test_every_initiative_has_a_sector_a_lead_and_sane_years(seeded):
     for initiative in Initiative.objects.all():
         assert 2000 <= initiative.start_year <= 2026
         assert initiative.end_year is None or initiative.start_year <= initiative.end_year <= 2026
-        assert initiative.published_at.year >= min(initiative.start_year, 2012)
+        assert initiative.published_at.year >= max(initiative.start_year, 2012)
         assert 1 <= initiative.evidence_level <= 5
     assert Initiative.objects.filter(end_year__isnull=False).exists()
     assert Initiative.objects.filter(end_year__isnull=True).exists()

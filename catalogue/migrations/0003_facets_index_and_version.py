@@ -45,7 +45,10 @@ BACKWARD = "".join(f"DROP TRIGGER IF EXISTS {table}_version ON {table};" for tab
 
 
 def create_version(apps, schema_editor):
-    apps.get_model("catalogue", "CatalogueVersion").objects.get_or_create(pk=1)
+    schema_editor.execute(
+        "CREATE TABLE catalogue_catalogueversion (id bigint PRIMARY KEY, number bigint NOT NULL)"
+    )
+    schema_editor.execute("INSERT INTO catalogue_catalogueversion (id, number) VALUES (1, 0)")
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(FORWARD)
 
@@ -53,6 +56,7 @@ def create_version(apps, schema_editor):
 def drop_version(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(BACKWARD)
+    schema_editor.execute("DROP TABLE catalogue_catalogueversion")
 
 
 class Migration(migrations.Migration):
@@ -62,19 +66,18 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Unmanaged, and created here, so that a test database flush (which empties the
+        # managed tables only) never removes the one row.
         migrations.CreateModel(
             name="CatalogueVersion",
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
                 ("number", models.BigIntegerField(default=0)),
             ],
             options={
                 "ordering": ["pk"],
+                "managed": False,
+                "db_table": "catalogue_catalogueversion",
             },
         ),
         migrations.AddIndex(

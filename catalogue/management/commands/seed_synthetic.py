@@ -886,12 +886,18 @@ class Command(BaseCommand):
 
         self.first_number = next_number(Initiative)
         self.pks = self.allocate_ids(count)
+        initial = last_analyzed = Initiative.objects.count()
         batches = [(start, min(batch_size, count - start)) for start in range(0, count, batch_size)]
         totals, done = Counter(), 0
         for created in self.save(batches):
             totals.update(created)
             size = created["initiatives"]
             done += size
+            # Whenever the catalogue has doubled: planned with statistics from when the tables
+            # were small, the triggers' lookups scan whole tables, and slow down as they grow.
+            if done + initial >= 2 * last_analyzed:
+                self.analyze()
+                last_analyzed = done + initial
             # About ten progress lines whatever the count, and always the last.
             if options["verbosity"] >= 1 and (
                 done == count or done * 10 // count > (done - size) * 10 // count
@@ -899,12 +905,9 @@ class Command(BaseCommand):
                 elapsed = time.monotonic() - started
                 self.stdout.write(f"  {done:,} / {count:,} initiatives ({elapsed:.1f} s)")
 
-        if connection.vendor == "postgresql":
-            # Fresh statistics, so the first benchmark queries are planned for the new row
-            # counts rather than waiting for autovacuum.
-            with connection.cursor() as cursor:
-                for model in [Organisation, *INSERT_ORDER]:
-                    cursor.execute(f"ANALYZE {model._meta.db_table}")
+        # And the first benchmark queries are planned for the final row counts, rather than
+        # waiting for autovacuum.
+        self.analyze()
 
         self.stdout.write(
             self.style.SUCCESS(
@@ -914,6 +917,12 @@ class Command(BaseCommand):
                 f"in {time.monotonic() - started:.1f} s."
             )
         )
+
+    def analyze(self):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                for model in [Organisation, *INSERT_ORDER]:
+                    cursor.execute(f"ANALYZE {model._meta.db_table}")
 
     def load_taxonomies(self):
         vocabularies = (Theme, Driver, Outcome, Barrier, Sector, Place)
@@ -1056,9 +1065,9 @@ class Command(BaseCommand):
         end_year = None
         if rng.random() < END_YEAR_CHANCE[stage]:
             end_year = min(LAST_YEAR, start_year + rng.choice([0, 1, 1, 2, 2, 3, 4]))
-        earliest = datetime(max(start_year, 2012), 1, 1, tzinfo=UTC)
-        seconds = max(1, int((self.now - earliest).total_seconds()))
-        published_at = earliest + timedelta(seconds=rng.randrange(seconds))
+        earliest = min(datetime(max(start_year, 2012), 1, 1, tzinfo=UTC), self.now)
+        # One draw whatever the date, so that the clock cannot change the records drawn after.
+        published_at = earliest + (self.now - earliest) * rng.random()
 
         initiative = Initiative(
             pk=pk,
