@@ -63,7 +63,11 @@ class InitiativeListView(FilterView):
                     f"There is no page “{requested}”, so page {page.number} "
                     f"of {paginator.num_pages} is shown."
                 )
-        page.object_list = self.page_rows(queryset, page)
+        # The rendered results depend on the whole query string (pagination links keep it).
+        self.results_key = caching.key(self.request, "results", sorted(self.request.GET.lists()))
+        self.results_html = cache.get(self.results_key) if self.results_key else None
+        # Nothing left to fetch when the rendered results are cached.
+        page.object_list = self.page_rows(queryset, page) if self.results_html is None else []
         return paginator, page, page.object_list, page.has_other_pages()
 
     def filter_panel(self):
@@ -114,7 +118,14 @@ class InitiativeListView(FilterView):
         if query:
             for initiative in page.object_list:
                 initiative.summary_html = search.highlight(initiative, query)
+        if self.results_html is None:
+            self.results_html = render_to_string(
+                "catalogue/initiative_list.html#results", context, request=self.request
+            )
+            if self.results_key:
+                cache.set(self.results_key, self.results_html, caching.TTL)
         context.update(
+            results=self.results_html,
             filter_panel=self.filter_panel(),
             active_filters=filterset.active_filters(),
             problems=filterset.problems,

@@ -161,14 +161,20 @@ def test_hostile_queries_never_500(client, query):
     assert client.get(f"{LIST}?{query}").status_code == 200
 
 
-LIST_QUERIES = [
-    # PostgreSQL: the catalogue version, which keys the cached facet counts.
-    # SQLite: facet counts and the total, in one statement (there is no version to key by).
-    "catalogue version | facet counts",
+# SQLite, which has no catalogue version to key a cache by:
+SQLITE_LIST_QUERIES = [
+    "facet counts and the total, in one statement",
     "the page of initiatives with lead organisation and sector",
     "their themes",
     "their places",
 ]
+# PostgreSQL, once this query has been seen in this state of the catalogue: counts, filter
+# panel and results are all cached under the catalogue version.
+POSTGRES_LIST_QUERIES = ["the catalogue version"]
+# PostgreSQL, after any write (a new version): version, counts, the page's ordered ids,
+# the page's rows, their themes and places.
+POSTGRES_FRESH_LIST_QUERIES = 6
+LIST_QUERIES = SQLITE_LIST_QUERIES if connection.vendor == "sqlite" else POSTGRES_LIST_QUERIES
 
 
 @pytest.mark.parametrize(
@@ -217,7 +223,7 @@ def test_list_query_count_does_not_grow_with_page_size(
     client.get(LIST)
     with django_assert_num_queries(len(LIST_QUERIES)):
         response = client.get(LIST)
-    assert len(response.context["initiatives"]) == page_size
+    assert response.text.count('<li class="app-result">') == page_size
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="counts are cached on PostgreSQL")
@@ -227,8 +233,7 @@ def test_facet_counts_are_cached_until_the_catalogue_changes(client, django_asse
     with django_assert_num_queries(len(LIST_QUERIES)):
         assert client.get(LIST).context["total"] == 3
     newest = InitiativeFactory(title="Just published")
-    # The version moved: two more queries, the facet counts and the page's ordered ids.
-    with django_assert_num_queries(len(LIST_QUERIES) + 2):
+    with django_assert_num_queries(POSTGRES_FRESH_LIST_QUERIES):
         response = client.get(LIST)
     assert response.context["total"] == 4
     assert response.context["initiatives"][0] == newest
