@@ -90,20 +90,16 @@ class InitiativeListView(FilterView):
         return html
 
     def page_rows(self, queryset, page):
-        """The page's initiatives. On PostgreSQL the ordered ids of the page are cached
-        under the catalogue version: ranking every match of a common word is the costly
-        part of a search, and it need not be repeated until the catalogue changes."""
-        if not search.uses_postgres():
-            return list(page.object_list)
-        key = caching.query_key(self.filterset, "page", self.filterset.current_sort, page.number)
-        ids = cache.get(key) if key else None
-        if ids is None:
-            ids = list(page.object_list.values_list("pk", flat=True))
-            if key:
-                cache.set(key, ids, caching.TTL)
+        """The page's initiatives; when searching on PostgreSQL, with highlighted summaries.
+
+        ts_headline is costly, so it runs on the page's rows only: the ranked ids first,
+        then those rows."""
         query = self.filterset.query
-        rows = queryset.order_by().filter(pk__in=ids)
-        by_id = {row.pk: row for row in (search.with_headline(rows, query) if query else rows)}
+        if not (query and search.uses_postgres()):
+            return list(page.object_list)
+        ids = list(page.object_list.values_list("pk", flat=True))
+        rows = search.with_headline(queryset.order_by().filter(pk__in=ids), query)
+        by_id = {row.pk: row for row in rows}
         return [by_id[pk] for pk in ids if pk in by_id]
 
     def get_context_data(self, **kwargs):

@@ -171,9 +171,9 @@ SQLITE_LIST_QUERIES = [
 # PostgreSQL, once this query has been seen in this state of the catalogue: counts, filter
 # panel and results are all cached under the catalogue version.
 POSTGRES_LIST_QUERIES = ["the catalogue version"]
-# PostgreSQL, after any write (a new version): version, counts, the page's ordered ids,
-# the page's rows, their themes and places.
-POSTGRES_FRESH_LIST_QUERIES = 6
+# PostgreSQL, after any write (a new version): version, counts, the page's rows, their
+# themes and places.
+POSTGRES_FRESH_LIST_QUERIES = 5
 LIST_QUERIES = SQLITE_LIST_QUERIES if connection.vendor == "sqlite" else POSTGRES_LIST_QUERIES
 
 
