@@ -121,3 +121,13 @@ def test_search_page_title_and_count(client):
     InitiativeFactory(title="Housing chatbot")
     response = client.get("/initiatives/", {"q": "housing"})
     assert "<title>Search results for housing (1)" in response.text
+
+
+@pytest.mark.parametrize(
+    "q",
+    ['"', "-", "or", "the", "!!", "&|:*", "a:* & !b", "'", "\\", '-"', "or or or", "é ü 漢字"],
+)
+def test_odd_search_text_never_fails(client, q):
+    InitiativeFactory(title="Housing chatbot")
+    response = client.get("/initiatives/", {"q": q})
+    assert response.status_code == 200
