@@ -7,6 +7,7 @@ and the old entries are simply never read again (they expire).
 
 import hashlib
 
+from django.core.cache import cache
 from django.db import connection
 
 from catalogue.models import CatalogueVersion
@@ -44,3 +45,14 @@ def query_key(filterset, kind, *extra):
         if name in filterset.filters and name != "sort"
     )
     return key(filterset.request, kind, query, *extra)
+
+
+def cached(key, compute):
+    """compute(), through the cache when there is a key (there is none on SQLite)."""
+    if key is None:
+        return compute()
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, TTL)
+    return value

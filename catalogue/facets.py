@@ -129,13 +129,7 @@ def count(filterset):
     On PostgreSQL the result is cached under the catalogue version, which database triggers
     change on any write that could change a count, so a cached count is never stale.
     """
-    key = caching.query_key(filterset, "facets")
-    if key is not None and (cached := cache.get(key)) is not None:
-        return cached
-    counted = _count(filterset)
-    if key is not None:
-        cache.set(key, counted, caching.TTL)
-    return counted
+    return caching.cached(caching.query_key(filterset, "facets"), lambda: _count(filterset))
 
 
 def _count(filterset):

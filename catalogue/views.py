@@ -73,10 +73,9 @@ class InitiativeListView(FilterView):
     def filter_panel(self):
         """The rendered filter panel: about half of the page's rendering, and a function of
         the filters and the catalogue alone, so on PostgreSQL it is cached with the counts."""
-        key = caching.query_key(self.filterset, "panel")
-        html = cache.get(key) if key else None
-        if html is None:
-            html = render_to_string(
+        return caching.cached(
+            caching.query_key(self.filterset, "panel"),
+            lambda: render_to_string(
                 "catalogue/initiative_list.html#filter-panel",
                 {
                     "facets": facets.facets(self.filterset, self.counts),
@@ -84,10 +83,8 @@ class InitiativeListView(FilterView):
                     "query": self.filterset.query,
                 },
                 request=self.request,
-            )
-            if key:
-                cache.set(key, html, caching.TTL)
-        return html
+            ),
+        )
 
     def page_rows(self, queryset, page):
         """The page's initiatives; when searching on PostgreSQL, with highlighted summaries.
@@ -137,12 +134,11 @@ def initiative_detail(request, slug):
     """One case study. On PostgreSQL the rendered page body is cached under the catalogue
     version (an edit anywhere, a rename, a new related initiative all make a new version);
     the page around it, with its per-request CSP nonce, is rendered every time."""
-    key = caching.key(request, "detail", slug)
-    page = cache.get(key) if key else None
-    if page is None:
+
+    def render_body():
         initiative = get_object_or_404(Initiative.objects.published().with_detail(), slug=slug)
         context = {"initiative": initiative, "related": Initiative.objects.related_to(initiative)}
-        page = {
+        return {
             "title": initiative.title,
             "summary": initiative.summary,
             "path": initiative.get_absolute_url(),
@@ -150,8 +146,8 @@ def initiative_detail(request, slug):
                 "catalogue/initiative_detail.html#body", context, request=request
             ),
         }
-        if key:
-            cache.set(key, page, caching.TTL)
+
+    page = caching.cached(caching.key(request, "detail", slug), render_body)
     return render(request, "catalogue/initiative_detail.html", page)
 
 
