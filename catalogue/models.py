@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+import reversion
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -128,14 +129,17 @@ class Place(models.Model):
 class OrganisationKind(models.TextChoices):
     CENTRAL_GOVERNMENT = "central-government", "Central government"
     ARMS_LENGTH_BODY = "arms-length-body", "Arm's-length body"
+    REGIONAL_GOVERNMENT = "regional-government", "Regional government"
     LOCAL_AUTHORITY = "local-authority", "Local authority"
     COMBINED_AUTHORITY = "combined-authority", "Combined authority"
+    PUBLIC_CORPORATION = "public-corporation", "Public corporation"
     NHS_BODY = "nhs-body", "NHS body"
     PRIVATE_COMPANY = "private-company", "Private company"
     UNIVERSITY = "university", "University or research"
     NON_PROFIT = "non-profit", "Non-profit"
     INTERNATIONAL_BODY = "international-body", "International body"
     NETWORK = "network", "Network"
+    CONSORTIUM = "consortium", "Consortium"
 
 
 class Organisation(models.Model):
@@ -243,10 +247,31 @@ class Stage(models.TextChoices):
     DISCONTINUED = "discontinued", "Discontinued"
 
 
+class CollaborationType(models.TextChoices):
+    # Public Sector Tech Watch's vocabulary for who the public body worked with.
+    INTERNAL = "internal", "Fully internal"
+    OTHER_PUBLIC_BODIES = "other-public-bodies", "Other public bodies"
+    PRIVATE_COMPANY = "private-company", "Private company"
+    GOVTECH = "govtech", "GovTech"
+    RESEARCH = "research", "Universities and research organisations"
+    CONSORTIUM = "consortium", "Consortium"
+    OPEN_INNOVATION = "open-innovation", "Open innovation or challenge"
+    SANDBOX = "sandbox", "Regulatory or technical sandbox"
+
+
+class Funding(models.TextChoices):
+    OWN_RESOURCES = "own-resources", "Own resources"
+    LOCAL = "local", "Local funding"
+    REGIONAL = "regional", "Regional funding"
+    NATIONAL = "national", "National funding"
+    EU = "eu", "EU funding"
+
+
 class Initiative(models.Model):
     Status = Status
-
     Stage = Stage
+    CollaborationType = CollaborationType
+    Funding = Funding
 
     class InnovationType(models.TextChoices):
         # The OECD Observatory of Public Sector Innovation's four facets.
@@ -294,6 +319,21 @@ class Initiative(models.Model):
     stage = models.CharField(max_length=16, choices=Stage, default=Stage.IMPLEMENTED)
     start_year = models.PositiveSmallIntegerField(null=True, blank=True)
     end_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    website = models.URLField(max_length=1000, blank=True)
+    nuts_code = models.CharField(
+        "NUTS code",
+        max_length=8,
+        blank=True,
+        help_text="NUTS 2021 code of the area covered, when narrower than a country.",
+    )
+    collaboration_type = models.CharField(max_length=32, choices=CollaborationType, blank=True)
+    funding = models.CharField(max_length=16, choices=Funding, blank=True)
+    pstw_id = models.CharField(
+        "PSTW ID",
+        max_length=16,
+        blank=True,
+        help_text="The case's ID in EU Public Sector Tech Watch, when imported from it.",
+    )
     evidence_level = models.PositiveSmallIntegerField(
         choices=EvidenceLevel, default=EvidenceLevel.DESCRIBED
     )
@@ -327,7 +367,23 @@ class Initiative(models.Model):
 
     class Meta:
         ordering = ["-published_at", "title"]
+        permissions = [("publish_initiative", "Can publish, unpublish and archive initiatives")]
         constraints = [
+            models.UniqueConstraint(
+                fields=["pstw_id"],
+                condition=~Q(pstw_id=""),
+                name="initiative_unique_pstw_id",
+                violation_error_message="Another initiative already has this PSTW ID.",
+            ),
+            models.CheckConstraint(
+                condition=Q(collaboration_type="")
+                | Q(collaboration_type__in=CollaborationType.values),
+                name="initiative_collaboration_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(funding="") | Q(funding__in=Funding.values),
+                name="initiative_funding_valid",
+            ),
             models.CheckConstraint(
                 condition=Q(start_year__isnull=True)
                 | Q(start_year__gte=MIN_YEAR, start_year__lte=MAX_YEAR),
@@ -545,3 +601,13 @@ class CatalogueVersion(models.Model):
 
     def get_absolute_url(self):
         return reverse("initiative-list")
+
+
+# History (django-reversion): an initiative's version holds its fields and tags, and follows
+# its partnerships, metrics and sources, so one revision restores the whole record.
+reversion.register(Partnership)
+reversion.register(Metric)
+reversion.register(Source)
+reversion.register(
+    Initiative, exclude=["search_vector"], follow=["partnerships", "metrics", "sources"]
+)

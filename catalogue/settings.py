@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_filters",
     "django_countries",
+    "reversion",
     "catalogue",
 ]
 
@@ -125,6 +126,10 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True
+
+# Initiatives run by or across the European Union are placed in it, as in Public Sector
+# Tech Watch; django-countries has no entry for it otherwise.
+COUNTRIES_OVERRIDE = {"EU": "European Union"}
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
