@@ -1,6 +1,17 @@
-from django.contrib import admin
-from django.db.models import Count
+from dataclasses import dataclass
 
+import reversion
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from reversion.admin import VersionAdmin
+
+from catalogue import workflow
 from catalogue.models import (
     Barrier,
     Driver,
@@ -12,6 +23,7 @@ from catalogue.models import (
     Place,
     Sector,
     Source,
+    Status,
     Theme,
 )
 
@@ -39,14 +51,90 @@ class MetricInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class SourceFormSet(BaseInlineFormSet):
+    # Set by SourceInline.get_formset when the record will be public after this save.
+    will_be_published = False
+
+    def clean(self):
+        super().clean()
+        if not self.will_be_published:
+            return
+        kept = [
+            form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        if not kept:
+            raise ValidationError(workflow.PUBLICATION_NEEDS["sources"])
+
+
 class SourceInline(admin.StackedInline):
     model = Source
+    formset = SourceFormSet
     extra = 1
     fields = [("title", "url"), ("author", "publisher"), ("published_on", "accessed_on")]
 
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        state = getattr(request, "workflow_state", None)
+        formset.will_be_published = bool(state and state.target == Status.PUBLISHED)
+        return formset
+
+
+@dataclass(frozen=True)
+class WorkflowState:
+    """What one change-form request does to the record's status."""
+
+    current: str  # the status before this save
+    transition: workflow.Transition | None  # the button pressed, if any
+
+    @property
+    def target(self):
+        return self.transition.target if self.transition else self.current
+
+
+class InitiativeForm(forms.ModelForm):
+    workflow_state = None
+    user = None
+
+    def clean(self):
+        cleaned_data = super().clean()
+        state = self.workflow_state
+        if state is None:
+            return cleaned_data
+        if state.transition:
+            transition = state.transition
+            if not transition.allowed_from(state.current):
+                raise ValidationError(
+                    f"A record that is {Status(state.current).label.lower()} cannot be "
+                    f"changed by “{transition.label}”."
+                )
+            if not transition.permitted(self.user):
+                raise ValidationError(
+                    f"You do not have permission to “{transition.label.lower()}”."
+                )
+        if state.target == Status.PUBLISHED:
+            problems = workflow.missing_for_publication(
+                summary=cleaned_data.get("summary"),
+                lead_organisation=cleaned_data.get("lead_organisation"),
+                drivers=cleaned_data.get("drivers"),
+                themes=cleaned_data.get("themes"),
+                outcomes=cleaned_data.get("outcomes"),
+                sources=True,  # checked by the sources formset
+            )
+            for field, message in problems.items():
+                if field not in self.errors:
+                    self.add_error(field, message)
+            if problems:
+                verb = "published" if state.transition else "kept published"
+                self.add_error(
+                    None, f"This initiative cannot be {verb} yet: complete the fields marked."
+                )
+        return cleaned_data
+
 
 @admin.register(Initiative)
-class InitiativeAdmin(admin.ModelAdmin):
+class InitiativeAdmin(VersionAdmin):
+    form = InitiativeForm
+    history_latest_first = True
     list_display = ["title", "status", "lead_organisation", "sector", "stage", "updated_at"]
     list_select_related = ["lead_organisation", "sector"]
     list_filter = ["status", "stage", "sector", "themes", "drivers", "outcomes", "evidence_level"]
@@ -56,10 +144,25 @@ class InitiativeAdmin(admin.ModelAdmin):
     autocomplete_fields = ["lead_organisation"]
     filter_horizontal = ["drivers", "themes", "outcomes", "barriers", "places"]
     date_hierarchy = "updated_at"
-    readonly_fields = ["published_at", "created_at", "updated_at", "created_by", "updated_by"]
+    readonly_fields = [
+        "status",
+        "published_at",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "updated_by",
+    ]
     inlines = [PartnershipInline, MetricInline, SourceInline]
+    actions = [
+        "submit_for_review",
+        "return_to_draft",
+        "publish",
+        "unpublish",
+        "archive",
+        "bring_back_as_draft",
+    ]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "summary", "status"]}),
+        (None, {"fields": ["status", "title", "slug", "summary"]}),
         ("Narrative (Markdown)", {"fields": ["challenge", "approach", "results", "lessons"]}),
         (
             "Classification",
@@ -69,11 +172,14 @@ class InitiativeAdmin(admin.ModelAdmin):
                     "sector",
                     ("stage", "innovation_type", "evidence_level"),
                     ("start_year", "end_year"),
+                    "website",
                     "places",
+                    "nuts_code",
                     "drivers",
                     "themes",
                     "outcomes",
                     "barriers",
+                    ("collaboration_type", "funding"),
                 ]
             },
         ),
@@ -84,16 +190,171 @@ class InitiativeAdmin(admin.ModelAdmin):
                 "fields": [
                     ("published_at", "created_at", "updated_at"),
                     ("created_by", "updated_by"),
+                    "pstw_id",
                 ],
             },
         ),
     ]
 
+    # Permissions: only publishers change what the public can see.
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm(workflow.PUBLISH_PERMISSION)
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is not None and obj.status in (Status.PUBLISHED, Status.ARCHIVED):
+            # Editors may read published and archived records but not change them.
+            return self.has_publish_permission(request)
+        return True
+
+    # The change form: status moves only through the workflow's buttons.
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        # Restoring a version keeps the status the record has now (see revision_view).
+        current = getattr(request, "restore_status", None) or (obj.status if obj else Status.DRAFT)
+        transition = None
+        if request.method == "POST" and request.POST.get("_transition"):
+            transition = workflow.TRANSITIONS.get(request.POST["_transition"])
+            if transition is None:
+                messages.error(request, "That is not a workflow step. Nothing was saved.")
+                return HttpResponseRedirect(request.get_full_path())
+        request.workflow_state = WorkflowState(current=current, transition=transition)
+        extra_context = {
+            **(extra_context or {}),
+            "transitions": [
+                t
+                for t in workflow.TRANSITIONS.values()
+                if t.allowed_from(current)
+                and t.permitted(request.user)
+                and (obj or t.name in ("submit", "publish"))
+            ],
+            "current_status": Status(current),
+        }
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(
+            form.__name__,
+            (form,),
+            {
+                "workflow_state": getattr(request, "workflow_state", None),
+                "user": request.user,
+            },
+        )
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
         obj.updated_by = request.user
+        obj.status = request.workflow_state.target
         super().save_model(request, obj, form, change)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        message = super().construct_change_message(request, form, formsets, add)
+        transition = request.workflow_state.transition
+        if transition:
+            message.append({"workflow": transition.done})
+        return message
+
+    def _after_save(self, request, obj, response):
+        transition = request.workflow_state.transition
+        if transition and response.status_code == 302:
+            messages.success(request, f"{transition.done}: “{obj}”.")
+            # Stay on the record, so the editor sees its new status and next steps.
+            return HttpResponseRedirect(reverse("admin:catalogue_initiative_change", args=[obj.pk]))
+        return response
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._after_save(request, obj, super().response_add(request, obj, post_url_continue))
+
+    def response_change(self, request, obj):
+        return self._after_save(request, obj, super().response_change(request, obj))
+
+    # History: restoring never changes the status; a recovered record comes back a draft.
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        current = Initiative.objects.filter(pk=unquote(object_id)).values_list("status", flat=True)
+        request.restore_status = current.first()
+        return super().revision_view(request, object_id, version_id, extra_context)
+
+    def recover_view(self, request, version_id, extra_context=None):
+        request.restore_status = Status.DRAFT
+        return super().recover_view(request, version_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        # Unlike VersionAdmin, no revision around the whole list: each workflow action
+        # records one revision per initiative, so restoring one never reverts the others.
+        context = {"has_change_permission": self.has_change_permission(request)}
+        return admin.ModelAdmin.changelist_view(self, request, {**context, **(extra_context or {})})
+
+    def delete_model(self, request, obj):
+        self._snapshot_before_delete(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        self._snapshot_before_delete(request, queryset)
+        super().delete_queryset(request, queryset)
+
+    def _snapshot_before_delete(self, request, initiatives):
+        # So every deleted initiative can be recovered, even one never edited here.
+        for initiative in initiatives:
+            with reversion.create_revision():
+                reversion.add_to_revision(initiative)
+                reversion.set_user(request.user)
+                reversion.set_comment("Deleted")
+
+    # Workflow actions on the list.
+
+    def _run_transition(self, request, queryset, name):
+        transition = workflow.TRANSITIONS[name]
+        done, refused = [], []
+        for initiative in queryset.select_related(None).order_by("pk"):
+            try:
+                workflow.apply(initiative, name, request.user)
+            except workflow.TransitionError as error:
+                refused.append(f"“{initiative}” ({' '.join(error.problems.values())})")
+            else:
+                done.append(initiative)
+        if done:
+            self.message_user(
+                request, f"{transition.done}: {len(done)} initiative{'s' * (len(done) != 1)}."
+            )
+        if refused:
+            self.message_user(
+                request,
+                f"Not changed by “{transition.label}”: " + "; ".join(refused),
+                messages.ERROR,
+            )
+
+    @admin.action(description="Submit selected initiatives for review", permissions=["change"])
+    def submit_for_review(self, request, queryset):
+        self._run_transition(request, queryset, "submit")
+
+    @admin.action(description="Return selected initiatives to draft", permissions=["change"])
+    def return_to_draft(self, request, queryset):
+        self._run_transition(request, queryset, "withdraw")
+
+    @admin.action(description="Publish selected initiatives", permissions=["publish"])
+    def publish(self, request, queryset):
+        self._run_transition(request, queryset, "publish")
+
+    @admin.action(description="Unpublish selected initiatives", permissions=["publish"])
+    def unpublish(self, request, queryset):
+        self._run_transition(request, queryset, "unpublish")
+
+    @admin.action(description="Archive selected initiatives", permissions=["publish"])
+    def archive(self, request, queryset):
+        self._run_transition(request, queryset, "archive")
+
+    @admin.action(
+        description="Bring selected archived initiatives back as drafts", permissions=["publish"]
+    )
+    def bring_back_as_draft(self, request, queryset):
+        self._run_transition(request, queryset, "unarchive")
 
 
 class TaxonomyAdmin(admin.ModelAdmin):

@@ -14,6 +14,11 @@ MIN_YEAR = 1950
 MAX_YEAR = 2100
 
 
+def now_to_the_second():
+    """Record dates are for people: whole seconds survive every export and restore."""
+    return timezone.now().replace(microsecond=0)
+
+
 class SlugManager(models.Manager):
     """Lets fixtures and imports refer to reference data by slug."""
 
@@ -344,7 +349,7 @@ class Initiative(models.Model):
 
     status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(default=now_to_the_second, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -442,7 +447,7 @@ class Initiative(models.Model):
 
     def save(self, *args, **kwargs):
         if self.status == self.Status.PUBLISHED and self.published_at is None:
-            self.published_at = timezone.now()
+            self.published_at = now_to_the_second()
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

@@ -96,26 +96,32 @@ class TransitionError(Exception):
         super().__init__("; ".join(problems.values()))
 
 
+# What publishing needs, and what the editor is told when it is missing.
+PUBLICATION_NEEDS = {
+    "summary": "Write a summary before publishing.",
+    "lead_organisation": "Choose a lead organisation before publishing.",
+    "drivers": "Choose at least one driver before publishing.",
+    "themes": "Choose at least one theme before publishing.",
+    "outcomes": "Choose at least one outcome before publishing.",
+    "sources": "Add at least one source before publishing.",
+}
+
+
 def missing_for_publication(*, summary, lead_organisation, drivers, themes, outcomes, sources):
     """What a record lacks before it can be public, as {field: message}.
 
-    The arguments are what the record has: values, or counts for the many-valued ones,
-    so the same rules check a saved record and an editor's unsaved form.
+    The arguments are what the record has: values, or anything truthy for the many-valued
+    ones, so the same rules check a saved record and an editor's unsaved form.
     """
-    problems = {}
-    if not (summary or "").strip():
-        problems["summary"] = "Write a summary before publishing."
-    if not lead_organisation:
-        problems["lead_organisation"] = "Choose a lead organisation before publishing."
-    if not drivers:
-        problems["drivers"] = "Choose at least one driver before publishing."
-    if not themes:
-        problems["themes"] = "Choose at least one theme before publishing."
-    if not outcomes:
-        problems["outcomes"] = "Choose at least one outcome before publishing."
-    if not sources:
-        problems["sources"] = "Add at least one source before publishing."
-    return problems
+    has = {
+        "summary": bool((summary or "").strip()),
+        "lead_organisation": bool(lead_organisation),
+        "drivers": bool(drivers),
+        "themes": bool(themes),
+        "outcomes": bool(outcomes),
+        "sources": bool(sources),
+    }
+    return {field: message for field, message in PUBLICATION_NEEDS.items() if not has[field]}
 
 
 def publication_problems(initiative):

@@ -1,0 +1,177 @@
+"""History (django-reversion): changes recorded, versions restorable, deletes recoverable."""
+
+import pytest
+from reversion.models import Version
+
+from catalogue.models import Initiative, Status, Theme
+from tests.factories import DraftFactory, InitiativeFactory, OrganisationFactory, term
+from tests.test_workflow import (
+    ADMIN,
+    client_for,
+    form_data,
+    member_of,
+    new_record_data,
+    post_change,
+    run_action,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def publisher():
+    return member_of("Publishers", "pat")
+
+
+@pytest.fixture
+def client(publisher):
+    return client_for(publisher)
+
+
+def versions_of(initiative):
+    return Version.objects.get_for_object(initiative).select_related("revision")
+
+
+def add_in_admin(client, **extra):
+    lead = OrganisationFactory()
+    partner = OrganisationFactory(name="Partner Org")
+    data = new_record_data(
+        lead,
+        title="First title",
+        themes=[term(Theme, "cloud").pk],
+        **{
+            "partnerships-TOTAL_FORMS": 1,
+            "partnerships-0-organisation": partner.pk,
+            "partnerships-0-role": "funder",
+            "sources-TOTAL_FORMS": 1,
+            "sources-0-title": "Original source",
+        },
+        **extra,
+    )
+    assert client.post(f"{ADMIN}add/", data).status_code == 302
+    return Initiative.objects.get(slug="shared-care-records")
+
+
+def test_every_admin_change_is_recorded_with_who_and_when(client, publisher):
+    initiative = add_in_admin(client)
+    assert post_change(client, initiative, title="Second title").status_code == 302
+    versions = list(versions_of(initiative))
+    assert len(versions) == 2
+    newest = versions[0]
+    assert newest.revision.user == publisher
+    assert "Title" in newest.revision.get_comment()
+    assert newest.field_dict["title"] == "Second title"
+    history = client.get(f"{ADMIN}{initiative.pk}/history/")
+    assert history.status_code == 200
+    assert "pat" in history.text
+    assert "Initial version" in history.text or "Added" in history.text
+
+
+def test_restoring_an_earlier_version_brings_back_fields_tags_and_inlines(client):
+    initiative = add_in_admin(client)
+    first_version = versions_of(initiative).last()
+    data_changes = {
+        "title": "Rewritten",
+        "themes": [term(Theme, "open-data").pk],
+        "partnerships-0-DELETE": "on",
+        "metrics-0-label": "Waiting time",
+        "metrics-0-value": "3",
+        "metrics-0-unit": "days",
+        "metrics-0-direction": "decrease",
+    }
+    assert post_change(client, initiative, **data_changes).status_code == 302
+    initiative.refresh_from_db()
+    assert initiative.partnerships.count() == 0
+    assert initiative.metrics.count() == 1
+
+    url = f"{ADMIN}{initiative.pk}/history/{first_version.pk}/"
+    preview = client.get(url)
+    assert preview.status_code == 200
+    assert "First title" in preview.text
+    # Looking at an old version changes nothing.
+    initiative.refresh_from_db()
+    assert initiative.title == "Rewritten"
+
+    assert client.post(url, form_data(preview)).status_code == 302
+    initiative.refresh_from_db()
+    assert initiative.title == "First title"
+    assert [t.slug for t in initiative.themes.all()] == ["cloud"]
+    assert initiative.partnerships.get().organisation.name == "Partner Org"
+    assert initiative.metrics.count() == 0
+    assert initiative.sources.get().title == "Original source"
+    assert "Reverted" in versions_of(initiative).first().revision.get_comment()
+
+
+def test_restoring_keeps_the_current_status(client):
+    initiative = add_in_admin(client)
+    draft_version = versions_of(initiative).last()
+    initiative.drivers.set([1])
+    initiative.outcomes.set([1])
+    assert post_change(client, initiative, "publish").status_code == 302
+    assert Initiative.objects.get(pk=initiative.pk).status == Status.PUBLISHED
+
+    url = f"{ADMIN}{initiative.pk}/history/{draft_version.pk}/"
+    preview = client.get(url)
+    # The draft version had no drivers, so restoring it onto a public record is refused...
+    response = client.post(url, form_data(preview))
+    assert response.status_code == 200
+    assert "Choose at least one driver before publishing." in response.text
+    initiative.refresh_from_db()
+    assert initiative.status == Status.PUBLISHED
+    assert initiative.drivers.exists()
+    # ...until the editor completes it; then it is restored and stays published.
+    data = form_data(preview)
+    data["drivers"] = [1]
+    data["outcomes"] = [1]
+    assert client.post(url, data).status_code == 302
+    initiative.refresh_from_db()
+    assert initiative.status == Status.PUBLISHED
+    assert initiative.title == "First title"
+
+
+def test_a_deleted_initiative_can_be_recovered_with_everything_it_had(client):
+    initiative = add_in_admin(client)
+    initiative.drivers.set([1])
+    initiative.outcomes.set([1])
+    assert post_change(client, initiative, "publish").status_code == 302
+    published_at = Initiative.objects.get(pk=initiative.pk).published_at
+    pk = initiative.pk
+
+    response = client.post(f"{ADMIN}{pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Initiative.objects.filter(pk=pk).exists()
+
+    recover_list = client.get(f"{ADMIN}recover/")
+    assert "First title" in recover_list.text
+    deleted = Version.objects.get_deleted(Initiative).get()
+    url = f"{ADMIN}recover/{deleted.pk}/"
+    assert client.post(url, form_data(client.get(url))).status_code == 302
+
+    recovered = Initiative.objects.get(pk=pk)
+    assert recovered.status == Status.DRAFT  # back for a publisher to check again
+    assert recovered.published_at == published_at
+    assert recovered.partnerships.get().role == "funder"
+    assert recovered.sources.get().title == "Original source"
+    assert [t.slug for t in recovered.themes.all()] == ["cloud"]
+
+
+def test_an_initiative_never_edited_in_the_admin_can_still_be_recovered(client):
+    initiative = InitiativeFactory(title="Seeded")
+    assert not versions_of(initiative).exists()
+    run_action(client, "delete_selected", [initiative])
+    client.post(
+        ADMIN, {"action": "delete_selected", "_selected_action": [initiative.pk], "post": "yes"}
+    )
+    assert not Initiative.objects.filter(pk=initiative.pk).exists()
+    assert Version.objects.get_deleted(Initiative).get().field_dict["title"] == "Seeded"
+
+
+def test_each_initiative_in_a_list_action_gets_its_own_revision(client):
+    first, second = DraftFactory(), DraftFactory()
+    run_action(client, "publish", [first, second])
+    for initiative in (first, second):
+        version = versions_of(initiative).get()
+        assert version.revision.get_comment() == "Published"
+        assert version.revision.version_set.count() > 0
+        other = second if initiative is first else first
+        assert not version.revision.version_set.filter(object_id=str(other.pk)).exists()
