@@ -1,5 +1,7 @@
 """History (django-reversion): changes recorded, versions restorable, deletes recoverable."""
 
+import re
+
 import pytest
 from reversion.models import Version
 
@@ -175,3 +177,29 @@ def test_each_initiative_in_a_list_action_gets_its_own_revision(client):
         assert version.revision.version_set.count() > 0
         other = second if initiative is first else first
         assert not version.revision.version_set.filter(object_id=str(other.pk)).exists()
+
+
+def inline_code(html):
+    """Inline scripts without a nonce and style attributes: what a strict CSP blocks."""
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    blocked = [s for s in scripts if "src=" not in s and "nonce=" not in s]
+    return blocked + re.findall(r"<[^>]+\sstyle=", html)
+
+
+def test_history_pages_work_under_the_content_security_policy(client):
+    initiative = add_in_admin(client)
+    assert post_change(client, initiative, title="Second").status_code == 302
+    version = versions_of(initiative).last()
+    pages = [
+        ADMIN,
+        f"{ADMIN}{initiative.pk}/change/",
+        f"{ADMIN}{initiative.pk}/history/",
+        f"{ADMIN}{initiative.pk}/history/{version.pk}/",
+        f"{ADMIN}{initiative.pk}/delete/",
+        f"{ADMIN}recover/",
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Content-Security-Policy" in response.headers, url
+        assert inline_code(response.text) == [], url

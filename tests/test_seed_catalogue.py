@@ -3,7 +3,9 @@ the catalogue exists for."""
 
 import pytest
 from django.core.management import call_command
+from reversion.models import Version
 
+from catalogue import workflow
 from catalogue.models import Initiative, Organisation, Partnership, Source
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +32,7 @@ def test_every_record_is_complete(seeded):
         sources = initiative.sources.all()
         assert sources, initiative
         assert all(s.title for s in sources), initiative
+        assert workflow.publication_problems(initiative) == {}, initiative
 
 
 def test_at_least_two_failed_or_stalled_with_lessons(seeded):
@@ -93,6 +96,8 @@ def test_seed_command_loads_once_and_is_safe_to_repeat(db, capsys):
     counts = [m.objects.count() for m in (Initiative, Organisation, Partnership, Source)]
     assert counts[0] >= 20
     assert "Seed catalogue loaded" in capsys.readouterr().out
+    # Each seed record starts its history, so it can be restored or recovered.
+    assert Version.objects.get_for_model(Initiative).count() == counts[0]
     call_command("seed_catalogue")
     assert [m.objects.count() for m in (Initiative, Organisation, Partnership, Source)] == counts
     assert "nothing loaded" in capsys.readouterr().out

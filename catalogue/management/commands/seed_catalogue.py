@@ -36,6 +36,14 @@ class Command(BaseCommand):
             self.stdout.write(f"Loading {fixture}...")
             call_command("loaddata", FIXTURES_DIR / fixture, verbosity=options["verbosity"])
             loaded.append(fixture)
+        if "catalogue.json" in loaded:
+            # Start each seed record's history, so it can be restored or recovered.
+            call_command(
+                "createinitialrevisions",
+                "catalogue.Initiative",
+                comment="Loaded from the seed catalogue",
+                verbosity=0,
+            )
         published = Initiative.objects.published().count()
         if loaded:
             summary = f"Seed catalogue loaded ({', '.join(loaded)})"
