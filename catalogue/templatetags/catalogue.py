@@ -1,4 +1,5 @@
 import hashlib
+from urllib.parse import urlsplit
 
 from django import template
 from django.core.cache import cache
@@ -24,3 +25,11 @@ def markdown(text):
         html = render_markdown(text)
         cache.set(key, html, 24 * 60 * 60)
     return mark_safe(html)
+
+
+@register.filter
+def web_link(url):
+    """The URL if it is an http(s) link, else "": stored data never yields a script link."""
+    if not url:
+        return ""
+    return url if urlsplit(str(url).strip()).scheme.lower() in {"http", "https"} else ""
