@@ -196,6 +196,11 @@ class InitiativeAdmin(VersionAdmin):
         ),
     ]
 
+    def view_on_site(self, obj):
+        if obj.is_published:
+            return obj.get_absolute_url()
+        return reverse("initiative-preview", kwargs={"slug": obj.slug})
+
     # Permissions: only publishers change what the public can see.
 
     def has_publish_permission(self, request):

@@ -13,6 +13,11 @@ urlpatterns = [
         name="initiative-detail",
     ),
     path(
+        "initiatives/<slug:slug>/preview/",
+        views.initiative_preview,
+        name="initiative-preview",
+    ),
+    path(
         "organisations/<slug:slug>/",
         views.OrganisationDetailView.as_view(),
         name="organisation-detail",

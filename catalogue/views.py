@@ -1,5 +1,7 @@
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponse
@@ -130,6 +132,17 @@ class InitiativeListView(FilterView):
         return context
 
 
+def detail_page(request, initiative):
+    """The parts of a case-study page: the body is the same for the public and a preview."""
+    context = {"initiative": initiative, "related": Initiative.objects.related_to(initiative)}
+    return {
+        "title": initiative.title,
+        "summary": initiative.summary,
+        "path": initiative.get_absolute_url(),
+        "body": render_to_string("catalogue/initiative_detail.html#body", context, request=request),
+    }
+
+
 def initiative_detail(request, slug):
     """One case study. On PostgreSQL the rendered page body is cached under the catalogue
     version (an edit anywhere, a rename, a new related initiative all make a new version);
@@ -137,18 +150,24 @@ def initiative_detail(request, slug):
 
     def render_body():
         initiative = get_object_or_404(Initiative.objects.published().with_detail(), slug=slug)
-        context = {"initiative": initiative, "related": Initiative.objects.related_to(initiative)}
-        return {
-            "title": initiative.title,
-            "summary": initiative.summary,
-            "path": initiative.get_absolute_url(),
-            "body": render_to_string(
-                "catalogue/initiative_detail.html#body", context, request=request
-            ),
-        }
+        return detail_page(request, initiative)
 
     page = caching.cached(caching.key(request, "detail", slug), render_body)
     return render(request, "catalogue/initiative_detail.html", page)
+
+
+@staff_member_required
+def initiative_preview(request, slug):
+    """A record as the public would see it, whatever its status: for editors only."""
+    if not request.user.has_perm("catalogue.view_initiative"):
+        raise PermissionDenied
+    initiative = get_object_or_404(Initiative.objects.with_detail(), slug=slug)
+    page = detail_page(request, initiative)
+    page["preview_status"] = initiative.get_status_display()
+    response = render(request, "catalogue/initiative_detail.html", page)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
 
 
 class OrganisationDetailView(DetailView):

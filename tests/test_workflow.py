@@ -357,3 +357,18 @@ def test_the_detail_page_shows_first_published_and_last_updated(client):
     assert "5 March 2024" in text
     assert "Last updated" in text
     assert "9 July 2025" in text
+
+
+def test_editors_preview_a_draft_that_the_public_cannot_see(client, editor):
+    draft = DraftFactory(title="Work in progress")
+    preview = f"{draft.get_absolute_url()}preview/"
+    assert client.get(draft.get_absolute_url()).status_code == 404
+    assert client.get(preview).status_code == 302  # to the sign-in page
+    response = client_for(editor).get(preview)
+    assert response.status_code == 200
+    assert "Work in progress" in response.text
+    assert "This case study is draft and not public." in response.text
+    assert "Not yet published" in response.text
+    assert response["Cache-Control"] == "private, no-store"
+    admin_page = client_for(editor).get(f"{ADMIN}{draft.pk}/change/")
+    assert preview in admin_page.text
