@@ -1,0 +1,693 @@
+"""export_catalogue and import_catalogue: a round trip loses nothing, and a bad file or a
+non-empty catalogue is refused before anything is written."""
+
+import io
+import json
+import re
+import sys
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from types import GeneratorType
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from catalogue import transfer
+from catalogue.models import (
+    Barrier,
+    Driver,
+    Initiative,
+    Metric,
+    Organisation,
+    Outcome,
+    Partnership,
+    Place,
+    Sector,
+    Source,
+    Theme,
+)
+from catalogue.search import search
+from catalogue.transfer import JSONStream, JSONStreamError, evaluate
+from tests.factories import (
+    DraftFactory,
+    InitiativeFactory,
+    MetricFactory,
+    OrganisationFactory,
+    PartnershipFactory,
+    SourceFactory,
+    term,
+)
+
+pytestmark = pytest.mark.django_db
+
+RECORDS = (Metric, Source, Partnership, Initiative, Organisation)
+REFERENCE_DATA = (Driver, Theme, Outcome, Barrier, Sector, Place)
+SECTIONS = [
+    "drivers",
+    "themes",
+    "outcomes",
+    "barriers",
+    "sectors",
+    "places",
+    "organisations",
+    "initiatives",
+    "partnerships",
+    "sources",
+    "metrics",
+]
+# What the database derives, so neither exported nor compared.
+DERIVED = {"search_vector"}
+
+
+def snapshot():
+    """Every row of every catalogue model, field by field, with the id sets of its
+    many-to-many fields; read generically from _meta, so that a field or model added later
+    is compared too (and a round trip that forgets it fails)."""
+    data = {}
+    for model in apps.get_app_config("catalogue").get_models():
+        meta = model._meta
+        if not meta.managed:
+            continue  # the catalogue version row, which is not catalogue data
+        attnames = [f.attname for f in meta.concrete_fields if f.name not in DERIVED]
+        rows = {row[meta.pk.attname]: row for row in model._default_manager.values(*attnames)}
+        for m2m in meta.many_to_many:
+            for row in rows.values():
+                row[m2m.name] = set()
+            for pk, target in model._default_manager.values_list("pk", m2m.name):
+                if target is not None:
+                    rows[pk][m2m.name].add(target)
+        data[meta.label] = rows
+    return data
+
+
+def empty_catalogue(reference_data=False):
+    for model in RECORDS + (REFERENCE_DATA if reference_data else ()):
+        model._default_manager.all().delete()
+
+
+def export(path, **options):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("export_catalogue", str(path), stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+def import_(path, **options):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_catalogue", str(path), stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+def import_error(path):
+    with pytest.raises(CommandError) as error:
+        import_(path)
+    return str(error.value)
+
+
+def at(moment):
+    return datetime.fromisoformat(moment).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def users(django_user_model):
+    return {
+        "alice": django_user_model.objects.create_user("alice"),
+        "bøb": django_user_model.objects.create_user("bøb"),
+    }
+
+
+@pytest.fixture
+def catalogue(seed_catalogue, users):
+    """The seed catalogue, and records using every field, state and kind of link."""
+    alice, bob = users["alice"], users["bøb"]
+    driver = Driver.objects.create(
+        name="Ünïcode driver ✓", slug="unicode-driver", description="Ça marche — 東京"
+    )
+    london = Place.objects.get(country="GB", region=Place.Region.LONDON)
+    scotland = Place.objects.get(country="GB", region=Place.Region.SCOTLAND)
+    europe = Place.objects.create(country="EU")
+    organisations = [
+        OrganisationFactory(kind=kind, country=country, website=website)
+        for kind, country, website in zip(
+            Organisation.Kind.values,
+            ["GB", "", "EU", "CH", "FR", "GB", "US", "DE", "GB", "IE", "", "NL", "GB"],
+            ["https://example.org/ü", "", "https://x.example", *[""] * 10],
+            strict=True,
+        )
+    ]
+    lead = OrganisationFactory(
+        name="Stadt Zürich — Digitalisierung", slug="stadt-zurich", country="CH", website=""
+    )
+    full = InitiativeFactory(
+        title="Bürgerservice digital: Zürich ✓ 東京",
+        slug="burgerservice-zurich",
+        summary="Ein Bürgerservice, der „einfach“ funktioniert — façade of 東京.",
+        challenge="**Markdown** challenge\nwith lines",
+        approach="Approach ✓",
+        results="Results: 25 % fewer calls",
+        lessons="Lessons, including what did not work",
+        lead_organisation=lead,
+        sector=term(Sector, "health"),
+        innovation_type=Initiative.InnovationType.ANTICIPATORY,
+        stage=Initiative.Stage.PILOT,
+        start_year=2019,
+        end_year=2023,
+        website="https://www.stadt-zuerich.ch/bürgerservice",
+        nuts_code="UKM75",
+        collaboration_type=Initiative.CollaborationType.GOVTECH,
+        funding=Initiative.Funding.EU,
+        pstw_id="PSTW-00042",
+        evidence_level=Initiative.EvidenceLevel.INDEPENDENT,
+        published_at=at("2024-03-01 12:30:15.123456"),
+        created_at=at("2023-11-02 08:00:01.654321"),
+        created_by=alice,
+        updated_by=bob,
+        themes=["cloud", "open-data"],
+        drivers=["technology", "crisis"],
+        outcomes=["cost-savings"],
+        barriers=["funding", "risk-aversion"],
+        source=False,
+    )
+    full.places.set([london, scotland, europe])
+    full.drivers.add(driver)
+    draft = DraftFactory(
+        title="A draft with nothing much",
+        sector=None,
+        start_year=None,
+        stage=Initiative.Stage.IDEA,
+        innovation_type="",
+        created_by=alice,
+        source=False,
+    )
+    draft.themes.clear()
+    draft.drivers.clear()
+    archived = InitiativeFactory(
+        status=Initiative.Status.ARCHIVED,
+        published_at=at("2021-06-30 23:59:59"),
+        pstw_id="PSTW-00043",
+        countries=["FR", "DE"],
+    )
+    InitiativeFactory(status=Initiative.Status.IN_REVIEW, published_at=None, updated_by=bob)
+    for organisation, role in zip(organisations, Partnership.Role.values, strict=False):
+        PartnershipFactory(
+            initiative=full, organisation=organisation, role=role, description=f"Rôle {role}"
+        )
+    # One organisation in two roles on the same initiative.
+    PartnershipFactory(initiative=draft, organisation=organisations[0], role="funder")
+    PartnershipFactory(initiative=draft, organisation=organisations[0], role="commissioner")
+    cited = SourceFactory(
+        initiative=full,
+        title="Évaluation finale ✓",
+        publisher="Stadt Zürich",
+        author="Zoë Müller",
+        url="https://example.org/évaluation",
+        published_on=date(2023, 5, 6),
+        accessed_on=date(2024, 1, 2),
+    )
+    SourceFactory(initiative=full, publisher="", url="", published_on=None, accessed_on=None)
+    MetricFactory(
+        initiative=full,
+        label="Kosten ✓",
+        value=Decimal("123456789012.34"),
+        unit="£",
+        direction=Metric.Direction.INCREASE,
+        baseline="2019 baseline ü",
+        period="3 years",
+        source=cited,
+    )
+    MetricFactory(initiative=full, value=Decimal("-0.50"), unit="pp", direction="no-change")
+    MetricFactory(initiative=archived, value=Decimal("7"), unit="", source=None)
+    # updated_at is auto_now, so only an update sets it to a moment of the test's choosing.
+    Initiative.objects.filter(pk=full.pk).update(updated_at=at("2024-04-01 09:10:11.000123"))
+    Initiative.objects.filter(pk=draft.pk).update(updated_at=at("2020-01-01 00:00:00"))
+    return {"full": full, "draft": draft, "archived": archived, "lead": lead}
+
+
+@pytest.mark.parametrize("reference_data", ["kept", "emptied"])
+def test_round_trip_loses_nothing(catalogue, tmp_path, reference_data):
+    path = tmp_path / "out.json"
+    export(path)
+    before = snapshot()
+    # The catalogue under test is not trivial: every state and link is there.
+    assert len(before["catalogue.Initiative"]) == 27
+    assert {row["status"] for row in before["catalogue.Initiative"].values()} == set(
+        Initiative.Status.values
+    )
+    assert {row["role"] for row in before["catalogue.Partnership"].values()} == set(
+        Partnership.Role.values
+    )
+    assert any(row["source_id"] for row in before["catalogue.Metric"].values())
+    assert any(row["created_by_id"] for row in before["catalogue.Initiative"].values())
+    assert any(row["region"] for row in before["catalogue.Place"].values())
+
+    empty_catalogue(reference_data=reference_data == "emptied")
+    assert not Initiative.objects.exists() and not Organisation.objects.exists()
+    assert Theme.objects.exists() == (reference_data == "kept")
+
+    out, _ = import_(path)
+    after = snapshot()
+    for model, rows in before.items():
+        assert after[model] == rows, model
+    assert after == before
+    if reference_data == "kept":
+        present = "barriers, drivers, outcomes, places, sectors and themes were already present"
+        assert f"({present}.)" in out
+    else:
+        assert "already present" not in out
+
+
+def test_round_trip_in_small_chunks_gives_the_same_file(catalogue, tmp_path):
+    """Tags are fetched chunk by chunk: chunk boundaries must not lose or move any."""
+    export(tmp_path / "big.json")
+    export(tmp_path / "small.json", chunk_size=2)
+    big = json.loads((tmp_path / "big.json").read_text())
+    small = json.loads((tmp_path / "small.json").read_text())
+    big.pop("exported_at"), small.pop("exported_at")
+    assert small == big
+
+    empty_catalogue(reference_data=True)
+    before_ids = sorted(i["id"] for i in big["initiatives"])
+    import_(tmp_path / "small.json", batch_size=3)
+    export(tmp_path / "again.json")
+    again = json.loads((tmp_path / "again.json").read_text())
+    again.pop("exported_at")
+    assert again == big
+    assert sorted(Initiative.objects.values_list("pk", flat=True)) == before_ids
+
+
+def test_every_catalogue_model_is_exported():
+    managed = {m for m in apps.get_app_config("catalogue").get_models() if m._meta.managed}
+    assert {section.model for section in transfer.SECTIONS} == managed
+    assert [section.name for section in transfer.SECTIONS] == SECTIONS
+
+
+def test_file_format(catalogue, tmp_path, users):
+    path = tmp_path / "out.json"
+    export(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert list(data) == ["format", "version", "exported_at", *SECTIONS]
+    assert data["format"] == "catalogue-export"
+    assert data["version"] == 1
+    assert datetime.fromisoformat(data["exported_at"]).tzinfo is not None
+
+    full = next(i for i in data["initiatives"] if i["slug"] == "burgerservice-zurich")
+    assert "search_vector" not in full
+    assert full["title"] == "Bürgerservice digital: Zürich ✓ 東京"
+    assert full["created_by"] == "alice" and full["updated_by"] == "bøb"
+    assert full["published_at"] == "2024-03-01T12:30:15.123456+00:00"
+    assert full["updated_at"] == "2024-04-01T09:10:11.000123+00:00"
+    assert full["pstw_id"] == "PSTW-00042" and full["nuts_code"] == "UKM75"
+    assert full["lead_organisation"] == catalogue["lead"].pk
+    assert full["themes"] == sorted(catalogue["full"].themes.values_list("pk", flat=True))
+    assert len(full["places"]) == 3
+    metric = next(m for m in data["metrics"] if m["label"] == "Kosten ✓")
+    assert metric["value"] == "123456789012.34"  # a string: never rounded through a float
+    assert metric["source"] == Source.objects.get(title="Évaluation finale ✓").pk
+    source = next(s for s in data["sources"] if s["title"] == "Évaluation finale ✓")
+    assert source["published_on"] == "2023-05-06"
+    # Written as UTF-8 text, not \u escapes; records one to a line, sorted by id.
+    text = path.read_text(encoding="utf-8")
+    assert "東京" in text
+    assert [i["id"] for i in data["initiatives"]] == sorted(i["id"] for i in data["initiatives"])
+    assert text.count("\n") > sum(len(data[name]) for name in SECTIONS)
+    # Every model field but the derived ones, and the tags.
+    assert set(full) == {"id"} | {
+        f.name
+        for f in Initiative._meta.concrete_fields
+        if f.name not in DERIVED and not f.primary_key
+    } | {"drivers", "themes", "outcomes", "barriers", "places"}
+
+
+def test_export_to_stdout(catalogue, tmp_path):
+    out, err = export("-")
+    data = json.loads(out)  # nothing but the JSON on stdout
+    assert data["format"] == "catalogue-export"
+    assert len(data["initiatives"]) == Initiative.objects.count()
+    assert re.fullmatch(
+        r"Exported 27 initiatives, \d+ organisations, \d+ partnerships, \d+ sources, "
+        r"\d+ metrics, \d+ taxonomy terms and \d+ places to standard output in \d+\.\d s\.\n",
+        err,
+    )
+    export(tmp_path / "out.json")
+    from_file = json.loads((tmp_path / "out.json").read_text())
+    data.pop("exported_at"), from_file.pop("exported_at")
+    assert data == from_file
+
+
+def test_summaries_and_progress(seed_catalogue, tmp_path):
+    path = tmp_path / "out.json"
+    out, err = export(path, verbosity=2)
+    assert re.fullmatch(
+        r"Exported 23 initiatives, 23 organisations, 7 partnerships, 27 sources, 1 metric, "
+        rf"43 taxonomy terms and 31 places to {re.escape(str(path))} in \d+\.\d s\.\n",
+        out,
+    )
+    assert "  initiatives: 23 (" in err
+    assert not list(tmp_path.glob(".*partial"))  # the temporary file was renamed
+
+    empty_catalogue(reference_data=True)
+    out, err = import_(path, verbosity=2)
+    assert re.fullmatch(
+        r"Imported 23 initiatives, 23 organisations, 7 partnerships, 27 sources, 1 metric, "
+        r"43 taxonomy terms and 31 places from \S+ in \d+\.\d s\.\n",
+        out,
+    )
+    assert "  checked initiatives: 23 (" in err
+    assert "  imported metrics: 1 (" in err
+
+
+def test_import_from_stdin(seed_catalogue, tmp_path, monkeypatch):
+    out, _ = export("-")
+    before = snapshot()
+    empty_catalogue(reference_data=True)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(out.encode())))
+    result, _ = import_("-")
+    assert "from standard input" in result
+    assert snapshot() == before
+
+
+def test_users_are_linked_by_username_or_left_empty(catalogue, tmp_path, users):
+    path = tmp_path / "out.json"
+    export(path)
+    full = catalogue["full"]
+    # A new database has its own users: alice under another id, and no bøb.
+    users["alice"].delete()
+    users["bøb"].delete()
+    new_alice = type(users["alice"]).objects.create_user("alice")
+    empty_catalogue()
+
+    out, err = import_(path)
+    full = Initiative.objects.get(pk=full.pk)
+    assert full.created_by == new_alice
+    assert full.updated_by is None
+    assert Initiative.objects.get(pk=catalogue["draft"].pk).created_by == new_alice
+    # bøb was the updater of two initiatives.
+    assert "2 created_by/updated_by links left empty: no user named bøb." in err
+    assert out.rstrip().endswith("2 user links left empty.")
+
+
+def test_refuses_a_catalogue_that_is_not_empty_and_changes_nothing(catalogue, tmp_path):
+    path = tmp_path / "out.json"
+    export(path)
+    before = snapshot()
+    message = import_error(path)
+    assert message.startswith("The catalogue is not empty (")
+    assert "27 initiatives" in message and "Nothing was imported." in message
+    assert snapshot() == before
+
+    # One record left behind is enough to refuse.
+    Metric.objects.all().delete()
+    Source.objects.all().delete()
+    Partnership.objects.all().delete()
+    Initiative.objects.exclude(pk=catalogue["full"].pk).delete()
+    Organisation.objects.exclude(pk=catalogue["lead"].pk).delete()
+    message = import_error(path)
+    assert "(1 organisation and 1 initiative)" in message
+
+
+def test_refuses_reference_data_that_differs(catalogue, tmp_path):
+    path = tmp_path / "out.json"
+    export(path)
+    empty_catalogue()
+    cloud = Theme.objects.get(slug="cloud")
+    cloud.name = "Cloud computing"
+    cloud.save()
+    Barrier.objects.create(name="Extra barrier", slug="extra-barrier")
+    before = snapshot()
+
+    message = import_error(path)
+    assert f"id {cloud.pk} has name 'Cloud computing' in the database but 'Cloud' in the file" in (
+        message
+    )
+    barrier = Barrier.objects.get(slug="extra-barrier")
+    assert (
+        "barriers: the database already has barriers, and they are not the file's "
+        f"(id {barrier.pk} is only in the database)"
+    ) in message
+    assert "drivers:" not in message  # identical, so fine
+    assert snapshot() == before
+
+
+def test_reports_every_bad_record_and_writes_nothing(catalogue, tmp_path):
+    path = tmp_path / "out.json"
+    export(path)
+    data = json.loads(path.read_text())
+    initiatives, places = data["initiatives"], data["places"]
+
+    def index(section, **match):
+        records = data[section]
+        return next(i for i, r in enumerate(records) if r.items() >= match.items())
+
+    def where(section, i):
+        record = data[section][i]
+        if "slug" in record:
+            return f"{section}[{i}] (slug {record['slug']!r})"
+        return f"{section}[{i}] (id {record['id']})"
+
+    full = index("initiatives", slug="burgerservice-zurich")
+    draft = index("initiatives", slug=catalogue["draft"].slug)
+    archived = index("initiatives", slug=catalogue["archived"].slug)
+    london = index("places", country="GB", region="TLI")
+    first_slug = initiatives[0]["slug"]
+    last_metric = len(data["metrics"]) - 1
+    repeated_id = data["partnerships"][1]["id"]
+
+    initiatives[1]["lead_organisation"] = 999999
+    initiatives[2]["status"] = "bogus"
+    initiatives[3]["slug"] = first_slug
+    initiatives[4]["themes"].append(999999)
+    initiatives[5]["colour"] = "red"
+    initiatives[5]["pstw_id"] = "PSTW-00042"  # the full record's
+    initiatives[6]["status"] = "published"
+    initiatives[6]["published_at"] = None
+    initiatives[full]["end_year"] = 2010
+    initiatives[draft]["published_at"] = "yesterday"
+    initiatives[archived]["created_at"] = "2024-01-01T00:00:00"
+    data["organisations"][0]["kind"] = "cabal"
+    places[london]["country"] = "FR"
+    data["partnerships"][0]["role"] = "sponsor"
+    data["partnerships"][2]["id"] = repeated_id
+    data["sources"][0]["published_on"] = "2024-02-30"
+    data["metrics"][0]["value"] = "a lot"
+    # The very last record: an import that did not check everything before writing would
+    # have written all the rest by the time it got here.
+    data["metrics"][last_metric]["source"] = 999999
+    path.write_text(json.dumps(data))
+    expected = [
+        f"{where('initiatives', 1)}: lead_organisation 999999 does not exist",
+        f"{where('initiatives', 2)}: status: Value 'bogus' is not a valid choice.",
+        f"{where('initiatives', 3)}: slug {first_slug!r} is also used by initiatives[0]",
+        f"{where('initiatives', 4)}: themes 999999 does not exist",
+        f"{where('initiatives', 5)}: unknown field 'colour'",
+        f"{where('initiatives', full)}: pstw_id 'PSTW-00042' is also used by initiatives[5]",
+        f"{where('initiatives', 6)}: Constraint “initiative_published_has_date” is violated.",
+        f"{where('initiatives', full)}: The end year cannot be before the start year.",
+        f"{where('initiatives', draft)}: published_at: “yesterday” value has an invalid format.",
+        f"{where('initiatives', archived)}: created_at '2024-01-01T00:00:00' has no time zone",
+        f"{where('organisations', 0)}: kind: Value 'cabal' is not a valid choice.",
+        f"{where('places', london)}: Regions can only be given for the United Kingdom.",
+        f"{where('partnerships', 0)}: role: Value 'sponsor' is not a valid choice.",
+        f"{where('partnerships', 2)}: id {repeated_id} is also used by partnerships[1]",
+        f"{where('sources', 0)}: published_on: “2024-02-30” value has the correct format "
+        "(YYYY-MM-DD) but it is an invalid date.",
+        f"{where('metrics', 0)}: value: “a lot” value must be a decimal number.",
+        f"{where('metrics', last_metric)}: source 999999 does not exist",
+    ]
+
+    empty_catalogue(reference_data=True)
+    lines = import_error(path).splitlines()
+    assert lines[0] == f"{len(expected)} problems in {path}; nothing was imported:"
+    for problem in expected:
+        assert any(line.startswith(problem) for line in lines[1:]), problem
+    assert len(lines) == len(expected) + 1
+    # Nothing written, reference data included.
+    assert all(not rows for rows in snapshot().values())
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "is not a catalogue export: the file is empty (line 1, column 1)."),
+        ("hello", "is not a catalogue export: invalid JSON: expected a JSON object, found 'h'"),
+        ("[1, 2]", "is not a catalogue export: the document is not a JSON object"),
+        ('{"format": "catalogue-export", "version": 1, "drivers": [{"id": 1,}]}', "invalid JSON"),
+        ('{"format": "catalogue-export", "version": 1,\n "drivers": [\n{"id": 1', "(line 3,"),
+        ('{"format": "catalogue-export" "version": 1}', "expected ',' or '}' after a value"),
+    ],
+)
+def test_unparseable_json_is_refused(db, tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    error = import_error(path)
+    assert error.startswith(str(path))
+    assert message in error
+
+
+def test_a_truncated_export_is_refused_and_nothing_written(catalogue, tmp_path):
+    path = tmp_path / "out.json"
+    export(path)
+    text = path.read_text()
+    path.write_text(text[: len(text) * 3 // 4])
+    empty_catalogue(reference_data=True)
+    error = import_error(path)
+    assert "is not a catalogue export: invalid JSON" in error
+    assert all(not rows for rows in snapshot().values())
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ({"format": "something-else", "version": 1}, "its format is 'something-else'"),
+        ({"version": 1}, "its format is missing, not 'catalogue-export'"),
+        ({"format": "catalogue-export", "version": 2}, "is version 2 of the catalogue-export "),
+        ({"format": "catalogue-export", "version": "1"}, "is version '1' of the"),
+        ({"format": "catalogue-export"}, "has no version before the data"),
+    ],
+)
+def test_wrong_format_or_version_is_refused(seed_catalogue, tmp_path, header, message):
+    path = tmp_path / "out.json"
+    export(path)
+    data = json.loads(path.read_text())
+    for key in ("format", "version", "exported_at"):
+        data.pop(key)
+    path.write_text(json.dumps(header | data))
+    empty_catalogue(reference_data=True)
+    error = import_error(path)
+    assert message in error
+    assert "this command reads version 1 only" in error or "not a catalogue export" in error
+    assert not Theme.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("metrics"), "the file has no metrics array"),
+        (lambda d: d.update(extra=[]), "found 'extra' (an unknown key) where the end should be"),
+        (lambda d: d.update(themes=d.pop("themes")), "found 'outcomes' (out of order) where"),
+        (lambda d: d.update(themes={}), "'themes' must be an array of records"),
+        (lambda d: d.update(version=d.pop("version")), "has no version before the data"),
+    ],
+)
+def test_misshapen_files_are_refused(seed_catalogue, tmp_path, change, message):
+    path = tmp_path / "out.json"
+    export(path)
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    empty_catalogue(reference_data=True)
+    assert message in import_error(path)
+    assert not Theme.objects.exists()
+
+
+def test_missing_file_is_refused(db, tmp_path):
+    assert "does not exist or is not a file" in import_error(tmp_path / "nowhere.json")
+
+
+def test_new_records_after_import_do_not_collide(seed_catalogue, tmp_path):
+    path = tmp_path / "out.json"
+    export(path)
+    empty_catalogue()
+    if connection.vendor == "postgresql":
+        # As in a fresh database, whose sequences start at 1.
+        with connection.cursor() as cursor:
+            for model in RECORDS:
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), 1, false)",
+                    [model._meta.db_table],
+                )
+    import_(path)
+    initiative = InitiativeFactory()  # an organisation, initiative, links and source
+    PartnershipFactory(initiative=initiative)
+    MetricFactory(initiative=initiative)
+    assert initiative.pk > 23
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="The search vector and its triggers exist on PostgreSQL only.",
+)
+def test_search_works_after_import(catalogue, tmp_path):
+    partner = OrganisationFactory(name="Quokkaworks Analytics")
+    PartnershipFactory(initiative=catalogue["full"], organisation=partner)
+    path = tmp_path / "out.json"
+    export(path)
+    vectors = dict(Initiative.objects.values_list("pk", "search_vector"))
+    assert all(vectors.values())
+    empty_catalogue(reference_data=True)
+
+    import_(path)
+    # The triggers rebuilt every vector as before, partner names included.
+    assert dict(Initiative.objects.values_list("pk", "search_vector")) == vectors
+    assert list(search(Initiative.objects.all(), "quokkaworks")) == [catalogue["full"]]
+    assert list(search(Initiative.objects.all(), "Bürgerservice")) == [catalogue["full"]]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7, 1 << 20])
+def test_stream_reader_agrees_with_json(monkeypatch, chunk):
+    document = {
+        "format": "x",
+        "n": -12.5e3,
+        "flag": True,
+        "nothing": None,
+        "nested": {"a": [1, {"b": "c"}]},
+        "empty": [],
+        "records": [{"text": 'quote " and \\ and \u00e9 \U0001f600'}, 1234567890, "ü", [[]]],
+        "last": [0],
+    }
+    text = json.dumps(document, indent=1)
+    monkeypatch.setattr(JSONStream, "CHUNK", chunk)
+    read = {
+        key: list(value) if isinstance(value, GeneratorType) else value
+        for key, value in JSONStream(io.StringIO(text)).items()
+    }
+    assert read == document
+
+
+def test_stream_reader_reports_where_the_error_is(monkeypatch):
+    monkeypatch.setattr(JSONStream, "CHUNK", 4)
+    stream = JSONStream(io.StringIO('{"a": [1,\n 2,\n 3 4]}'))
+    with pytest.raises(JSONStreamError) as error:
+        for _key, value in stream.items():
+            list(value)
+    assert (error.value.line, error.value.column) == (3, 4)
+
+
+@pytest.mark.parametrize(
+    ("values", "result"),
+    [
+        ({"start_year": None, "end_year": None}, True),
+        ({"start_year": 2020, "end_year": None}, True),
+        ({"start_year": 2020, "end_year": 2021}, True),
+        ({"start_year": 2020, "end_year": 2019}, False),
+    ],
+)
+def test_check_constraints_are_evaluated_as_sql_would(values, result):
+    constraint = next(
+        c for c in Initiative._meta.constraints if c.name == "initiative_end_after_start"
+    )
+    assert evaluate(constraint.condition, values) is result
+
+
+def test_a_file_changed_between_check_and_insert_is_refused(seed_catalogue, tmp_path, monkeypatch):
+    from catalogue.management.commands import import_catalogue
+
+    path = tmp_path / "out.json"
+    export(path)
+    empty_catalogue(reference_data=True)
+    check_file = import_catalogue.Command.check_file
+
+    def check_then_change(self, checked):
+        check_file(self, checked)
+        with open(checked, "a") as stream:
+            stream.write("\n")
+
+    monkeypatch.setattr(import_catalogue.Command, "check_file", check_then_change)
+    assert "changed while it was being imported" in import_error(path)
+    assert all(not rows for rows in snapshot().values())
+
+
+def test_export_to_a_missing_directory_is_refused(db, tmp_path):
+    with pytest.raises(CommandError, match="Cannot write"):
+        export(tmp_path / "nowhere" / "out.json")
