@@ -137,9 +137,19 @@ class InitiativeAdmin(VersionAdmin):
     history_latest_first = True
     list_display = ["title", "status", "lead_organisation", "sector", "stage", "updated_at"]
     list_select_related = ["lead_organisation", "sector"]
-    list_filter = ["status", "stage", "sector", "themes", "drivers", "outcomes", "evidence_level"]
+    list_filter = [
+        "status",
+        "stage",
+        "sector",
+        "themes",
+        "drivers",
+        "outcomes",
+        "evidence_level",
+        "collaboration_type",
+        "funding",
+    ]
     show_facets = admin.ShowFacets.ALWAYS
-    search_fields = ["title", "summary", "slug", "lead_organisation__name"]
+    search_fields = ["title", "summary", "slug", "lead_organisation__name", "=pstw_id"]
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["lead_organisation"]
     filter_horizontal = ["drivers", "themes", "outcomes", "barriers", "places"]
