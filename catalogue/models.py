@@ -145,6 +145,7 @@ class OrganisationKind(models.TextChoices):
     INTERNATIONAL_BODY = "international-body", "International body"
     NETWORK = "network", "Network"
     CONSORTIUM = "consortium", "Consortium"
+    OTHER = "other", "Other or not known"
 
 
 class Organisation(models.Model):
