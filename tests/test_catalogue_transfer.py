@@ -132,8 +132,8 @@ def catalogue(seed_catalogue, users):
         OrganisationFactory(kind=kind, country=country, website=website)
         for kind, country, website in zip(
             Organisation.Kind.values,
-            ["GB", "", "EU", "CH", "FR", "GB", "US", "DE", "GB", "IE", "", "NL", "GB"],
-            ["https://example.org/ü", "", "https://x.example", *[""] * 10],
+            ["GB", "", "EU", "CH", "FR", "GB", "US", "DE", "GB", "IE", "", "NL", "GB", ""],
+            ["https://example.org/ü", "", "https://x.example", *[""] * 11],
             strict=True,
         )
     ]
