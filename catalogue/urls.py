@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from catalogue import views
 
@@ -22,6 +22,9 @@ urlpatterns = [
         views.OrganisationDetailView.as_view(),
         name="organisation-detail",
     ),
+    path("", include("catalogue.outputs_urls")),
+    path("insights/", include("catalogue.insights_urls")),
+    path("api/v1/", include("catalogue.api.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 

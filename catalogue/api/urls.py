@@ -1,0 +1,3 @@
+"""The read-only JSON API, /api/v1/."""
+
+urlpatterns = []

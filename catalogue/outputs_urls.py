@@ -1,0 +1,3 @@
+"""Researchers' outputs: exports of the filtered list, the Atom feed, sitemap and robots.txt."""
+
+urlpatterns = []
