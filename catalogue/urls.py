@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from catalogue import views
+from catalogue import citations, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,6 +16,15 @@ urlpatterns = [
         "initiatives/<slug:slug>/preview/",
         views.initiative_preview,
         name="initiative-preview",
+    ),
+    *(
+        path(
+            f"initiatives/<slug:slug>/cite.{format}",
+            citations.initiative_citation,
+            {"format": format},
+            name=f"initiative-citation-{format}",
+        )
+        for format in citations.FORMATS
     ),
     path(
         "organisations/<slug:slug>/",

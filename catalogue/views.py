@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
-from catalogue import caching, facets, search
+from catalogue import caching, citations, facets, search
 from catalogue.filters import InitiativeFilter
 from catalogue.models import Initiative, Organisation, Theme
 
@@ -132,13 +132,22 @@ class InitiativeListView(FilterView):
         return context
 
 
-def detail_page(request, initiative):
+def detail_page(request, initiative, preview=False):
     """The parts of a case-study page: the body is the same for the public and a preview."""
-    context = {"initiative": initiative, "related": Initiative.objects.related_to(initiative)}
+    url = request.build_absolute_uri(initiative.get_absolute_url())
+    context = {
+        "initiative": initiative,
+        "related": Initiative.objects.related_to(initiative),
+        "citation": citations.plain_text(initiative, url),
+        "preview": preview,
+    }
     return {
         "title": initiative.title,
         "summary": initiative.summary,
-        "path": initiative.get_absolute_url(),
+        "url": url,
+        "published_at": initiative.published_at,
+        "updated_at": initiative.updated_at,
+        "json_ld": citations.json_ld(initiative, request.build_absolute_uri),
         "body": render_to_string("catalogue/initiative_detail.html#body", context, request=request),
     }
 
@@ -152,7 +161,9 @@ def initiative_detail(request, slug):
         initiative = get_object_or_404(Initiative.objects.published().with_detail(), slug=slug)
         return detail_page(request, initiative)
 
-    page = caching.cached(caching.key(request, "detail", slug), render_body)
+    # Absolute URLs (canonical, citation, structured data) depend on the host asked for.
+    key = caching.key(request, "detail", slug, request.scheme, request.get_host())
+    page = caching.cached(key, render_body)
     return render(request, "catalogue/initiative_detail.html", page)
 
 
@@ -162,7 +173,7 @@ def initiative_preview(request, slug):
     if not request.user.has_perm("catalogue.view_initiative"):
         raise PermissionDenied
     initiative = get_object_or_404(Initiative.objects.with_detail(), slug=slug)
-    page = detail_page(request, initiative)
+    page = detail_page(request, initiative, preview=True)
     page["preview_status"] = initiative.get_status_display()
     response = render(request, "catalogue/initiative_detail.html", page)
     response["Cache-Control"] = "private, no-store"

@@ -1,5 +1,6 @@
 """Hostile text saved by an editor (or an import) renders inert on every public page."""
 
+import json
 import re
 from html.parser import HTMLParser
 
@@ -25,7 +26,9 @@ class Executable(HTMLParser):
     def handle_starttag(self, tag, attrs):
         if tag in {"iframe", "svg", "style", "object", "embed"}:
             self.found.append(tag)
-        self.in_script = tag == "script"
+        # Data blocks (JSON-LD) are never run; their escaping is checked separately.
+        kind = dict(attrs).get("type") or "text/javascript"
+        self.in_script = tag == "script" and "json" not in kind
         for name, value in attrs:
             if name.startswith("on"):
                 self.found.append(f"{tag} {name}")
@@ -88,5 +91,9 @@ def test_stored_payloads_are_inert_on_every_public_page(client, hostile):
         assert executable(response.text) == [], url
     # The text is still there, shown as text.
     detail = client.get(hostile.get_absolute_url()).text
+    # Structured data carries the text exactly, with nothing that could close its element.
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', detail, re.S)
+    assert "<" not in block[1] and ">" not in block[1]
+    assert json.loads(block[1])["name"] == hostile.title
     assert "Title &lt;script&gt;alert(1)&lt;/script&gt;" in detail
     assert 'href="javascript' not in detail.lower()
