@@ -1,3 +1,9 @@
 """/insights/: the shape of the catalogue, each figure a link to the list that produces it."""
 
-urlpatterns = []
+from django.urls import path
+
+from catalogue import insights
+
+urlpatterns = [
+    path("", insights.insights, name="insights"),
+]

@@ -1,0 +1,307 @@
+"""/insights/: how many published case studies there are of each theme, driver, outcome,
+sector, stage and start year, and of each driver together with each outcome.
+
+Every figure links to the list that gives it, so it must be exactly that list's total. The
+list combines the values of one filter with OR, so a figure for a filter already in use
+cannot be "your filters plus this value" (that list is a union, which no bar shows). Each
+chart therefore counts the way the list's filter panel does: with every filter in use except
+its own, and its links put the figure's value in place of that filter's values. For filters
+not in use that is the filtered set broken down; for one in use it compares what was chosen
+(marked as chosen) with the alternatives.
+
+All the counts come from one SQL statement (the id set of each combination of filters,
+grouped on the narrow link tables, as in facets.py), cached under the catalogue version.
+"""
+
+import math
+from dataclasses import dataclass
+
+from django.db import connection
+from django.http import QueryDict
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from catalogue import caching
+from catalogue.facets import COUNTS_SQL, TAXONOMIES, terms
+from catalogue.filters import InitiativeFilter
+from catalogue.models import Initiative
+
+# The filters each count leaves out: its own, so that its links can replace them.
+LEAVES_OUT = {
+    "total": (),
+    "theme": ("theme",),
+    "driver": ("driver",),
+    "outcome": ("outcome",),
+    "sector": ("sector",),
+    "stage": ("stage",),
+    "year": ("year_from", "year_to"),
+    "cross": ("driver", "outcome"),
+}
+
+_DRIVERS = Initiative.drivers.through._meta.db_table
+_OUTCOMES = Initiative.outcomes.through._meta.db_table
+# How to count each over a set of initiative ids (the CTE named by {ids}), as (key, n) rows.
+SQL = {
+    "total": "SELECT '' AS k, COUNT(*) AS n FROM {ids}",
+    **{name: COUNTS_SQL[name] for name in ("theme", "driver", "outcome", "sector", "stage")},
+    # Initiatives with no start year come back under a null key.
+    "year": """
+    SELECT i.start_year::text AS k, COUNT(*) AS n
+      FROM catalogue_initiative i JOIN {ids} s ON s.id = i.id
+     GROUP BY i.start_year""",
+    # Each link table holds a pair once, so this counts initiatives, not rows.
+    "cross": f"""
+    SELECT d.driver_id::text || ':' || o.outcome_id::text AS k, COUNT(*) AS n
+      FROM {_DRIVERS} d JOIN {{ids}} s ON s.id = d.initiative_id
+      JOIN {_OUTCOMES} o ON o.initiative_id = d.initiative_id
+     GROUP BY d.driver_id, o.outcome_id""",
+}
+
+CHARTS = [
+    # (name, heading, what one bar is, the filter it leaves out in words)
+    ("theme", "Themes", "Theme", "theme"),
+    ("driver", "Drivers", "Driver", "driver"),
+    ("outcome", "Outcomes", "Outcome", "outcome"),
+    ("sector", "Sectors", "Sector", "sector"),
+    ("stage", "Stages", "Stage", "stage"),
+    ("year", "Start years", "Start year", "start year"),
+]
+# Shades of the driver-by-outcome cells: 1 to HEAT_LEVELS, darkest for the largest count.
+HEAT_LEVELS = 4
+
+
+def count(filterset):
+    """Every figure of the page for an InitiativeFilter, keyed as in LEAVES_OUT.
+
+    {"total": n, "theme": {term id: n}, ... "stage": {stage: n}, "year": {year: n},
+    "no_year": n, "cross": {(driver id, outcome id): n}}. On PostgreSQL it is cached under
+    the catalogue version, which changes on any write that could change a figure.
+    """
+    return caching.cached(caching.query_key(filterset, "insights"), lambda: _count(filterset))
+
+
+def _count(filterset):
+    active = filterset.active_facets()
+    materialised = " MATERIALIZED" if connection.vendor == "postgresql" else ""
+    ctes, params, parts, aliases = [], [], [], {}
+    for name, own in LEAVES_OUT.items():
+        # Counts whose left-out filters are not in use share one id set.
+        skip = tuple(param for param in own if param in active)
+        if skip not in aliases:
+            aliases[skip] = f"ids{len(aliases)}"
+            queryset = filterset.queryset_without(*skip).values("pk")
+            sql, sql_params = queryset.query.sql_with_params()
+            ctes.append(f"{aliases[skip]}(id) AS{materialised} ({sql})")
+            params.extend(sql_params)
+        counted = SQL[name].format(ids=aliases[skip])
+        parts.append(f"SELECT '{name}' AS f, k, n FROM ({counted}) AS c_{name}")
+    sql = f"WITH {', '.join(ctes)} " + " UNION ALL ".join(parts)
+    if connection.vendor == "sqlite":
+        sql = sql.replace("::text", "")
+    found = {name: {} for name in LEAVES_OUT}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for name, key, n in cursor.fetchall():
+            found[name][None if key is None else str(key)] = n
+    counts = {
+        "total": found["total"].get("", 0),
+        "stage": {key: n for key, n in found["stage"].items() if key is not None},
+        "year": {int(key): n for key, n in found["year"].items() if key is not None},
+        "no_year": found["year"].get(None, 0),
+        "cross": {
+            tuple(int(part) for part in key.split(":")): n for key, n in found["cross"].items()
+        },
+    }
+    for name in ("theme", "driver", "outcome", "sector"):
+        counts[name] = {int(key): n for key, n in found[name].items() if key is not None}
+    return counts
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    count: int
+    url: str  # "" for a zero: there is no list worth linking to
+    width: int  # 0 to 100: the share of the chart's longest bar
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class Cell:
+    outcome: str
+    count: int
+    url: str
+    level: int  # 0 for none, else 1 to HEAT_LEVELS
+
+
+class Links:
+    """URLs of the list: the filters in use (only the values that could be used) with one
+    filter's values replaced by a figure's own."""
+
+    def __init__(self, filterset):
+        self.base = QueryDict(mutable=True)
+        for name, values in filterset.data.lists():
+            if name in filterset.filters and name != "sort" and values:
+                self.base.setlist(name, values)
+        self.path = reverse("initiative-list")
+
+    def to(self, **replace):
+        query = self.base.copy()
+        for name, value in replace.items():
+            query.setlist(name, [str(value)])
+        return f"{self.path}?{query.urlencode()}" if query else self.path
+
+    def query(self):
+        """The filters in use as a query string (for the page's own links)."""
+        return self.base.urlencode()
+
+
+def _width(n, largest):
+    """A bar's length as a share of the longest; never 0 for a count, so a small one shows."""
+    if not n:
+        return 0
+    return max(1, round(n * 100 / largest))
+
+
+def _cleaned(filterset):
+    """The filter values in use, as the form cleaned them ({} when there are none)."""
+    return filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
+
+
+def _items(name, counts, cleaned):
+    """[(label, count, {param: value}, chosen)] for one chart, in the order shown."""
+    if name in TAXONOMIES:
+        picked = cleaned.get(name) or []
+        items = [
+            (t.name, counts[name].get(t.id, 0), {name: t.slug}, t.slug in picked)
+            for t in terms(TAXONOMIES[name]).values()
+        ]
+        # Biggest first; a tie keeps the vocabulary's (alphabetical) order.
+        return sorted(items, key=lambda item: -item[1])
+    if name == "stage":
+        # The stages' own order (idea to discontinued) says more than their sizes.
+        picked = cleaned.get("stage") or []
+        return [
+            (label, counts["stage"].get(value, 0), {"stage": value}, value in picked)
+            for value, label in Initiative.Stage.choices
+        ]
+    # Start years: every year from the first to the last, gaps shown as zeros.
+    years = counts["year"]
+    low, high = cleaned.get("year_from"), cleaned.get("year_to")
+    in_range = low is not None or high is not None
+    span = range(min(years), max(years) + 1) if years else range(0)
+    return [
+        (
+            str(year),
+            years.get(year, 0),
+            {"year_from": year, "year_to": year},
+            in_range and (low is None or year >= low) and (high is None or year <= high),
+        )
+        for year in span
+    ]
+
+
+def charts(filterset, counts, links):
+    """The six bar charts; `in_use` says the chart leaves out a filter that is in use."""
+    cleaned = _cleaned(filterset)
+    active = filterset.active_facets()
+    result = []
+    for name, heading, column, in_words in CHARTS:
+        items = _items(name, counts, cleaned)
+        largest = max((n for _, n, _, _ in items), default=0)
+        result.append(
+            {
+                "name": name,
+                "heading": heading,
+                "column": column,
+                "in_words": in_words,
+                "in_use": any(param in active for param in LEAVES_OUT[name]),
+                "bars": [
+                    Bar(label, n, links.to(**replace) if n else "", _width(n, largest), chosen)
+                    for label, n, replace, chosen in items
+                ],
+                "empty": not largest,
+                "no_year": counts["no_year"] if name == "year" else 0,
+            }
+        )
+    return result
+
+
+def cross_tab(filterset, counts, links):
+    """Drivers as rows, outcomes as columns, each cell the list for that driver and outcome."""
+    cleaned = _cleaned(filterset)
+    drivers = list(terms(TAXONOMIES["driver"]).values())
+    outcomes = list(terms(TAXONOMIES["outcome"]).values())
+    cells = counts["cross"]
+    largest = max(cells.values(), default=0)
+    rows = []
+    for driver in drivers:
+        row = []
+        for outcome in outcomes:
+            n = cells.get((driver.id, outcome.id), 0)
+            row.append(
+                Cell(
+                    outcome.name,
+                    n,
+                    links.to(driver=driver.slug, outcome=outcome.slug) if n else "",
+                    math.ceil(n * HEAT_LEVELS / largest) if n else 0,
+                )
+            )
+        rows.append(
+            {
+                "label": driver.name,
+                "chosen": driver.slug in (cleaned.get("driver") or []),
+                "cells": row,
+            }
+        )
+    columns = [
+        {"label": o.name, "chosen": o.slug in (cleaned.get("outcome") or [])} for o in outcomes
+    ]
+    active = filterset.active_facets()
+    return {
+        "columns": columns,
+        "rows": rows,
+        "empty": not largest,
+        "in_use": [name for name in ("driver", "outcome") if name in active],
+    }
+
+
+def insights(request):
+    """The page: the figures for the filters in the query string, each a link to its list.
+
+    Sorting means nothing here, so a sort carried over from the list is set aside rather than
+    bound (a repeated or unknown one would otherwise be reported as a problem). The charts
+    and table depend on the usable filters and the catalogue alone, so on PostgreSQL they
+    are cached rendered, like the list's filter panel; the problems and chips, which depend
+    on the exact query string, are rendered each time.
+    """
+    data = request.GET.copy()
+    data.pop("sort", None)
+    filterset = InitiativeFilter(
+        data or None, queryset=Initiative.objects.published(), request=request
+    )
+    counts = count(filterset)
+    links = Links(filterset)
+    figures = caching.cached(
+        caching.query_key(filterset, "insights-html"),
+        lambda: render_to_string(
+            "catalogue/insights.html#figures",
+            {
+                "charts": charts(filterset, counts, links),
+                "cross": cross_tab(filterset, counts, links),
+            },
+        ),
+    )
+    return render(
+        request,
+        "catalogue/insights.html",
+        {
+            "total": counts["total"],
+            "total_url": links.to() if counts["total"] else "",
+            "figures": figures,
+            "active_filters": filterset.active_filters(),
+            "problems": filterset.problems,
+            "filters_query": links.query(),
+        },
+    )
