@@ -56,3 +56,19 @@ def cached(key, compute):
         value = compute()
         cache.set(key, value, TTL)
     return value
+
+
+def etag(kind):
+    """An ETag function for django.views.decorators.http.etag: one value per catalogue state,
+    URL and host, so a client re-asking for an unchanged response gets a 304.
+
+    Weak, because a response may differ in bytes (a generation time) but not in meaning.
+    None, so no ETag, where there is no catalogue version (SQLite).
+    """
+
+    def etag_func(request, *args, **kwargs):
+        parts = (request.path, request.get_host(), request.is_secure(), sorted(request.GET.lists()))
+        found = key(request, kind, *parts)
+        return f'W/"{found.split(":", 2)[-1]}"' if found else None
+
+    return etag_func

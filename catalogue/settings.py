@@ -192,3 +192,36 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# -- JSON API (/api/v1/, catalogue/api/) ---------------------------------------------------
+# Read-only and public: no authentication (so no sessions or CSRF), JSON only (DRF's
+# browsable renderer uses inline styles the CSP forbids; /api/v1/docs/ is the human view).
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "catalogue.api.views.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{CATALOGUE_NAME} API",
+    "VERSION": "1",
+    "DESCRIPTION": (
+        "Read-only JSON API of the published case studies, the organisations involved in "
+        "them and the vocabularies they are tagged with.\n\n"
+        "- The initiative list takes the public list's query string (`/initiatives/?...`) "
+        "unchanged and returns the same initiatives in the same order, "
+        f"{CATALOGUE_PAGE_SIZE} to a page.\n"
+        "- A parameter value that cannot be used is a 400 naming it: "
+        '`{"detail": "...", "errors": {"year_from": ["Enter a whole number."]}}`. '
+        "A page past the last is a 404 of the same shape. Unknown parameters are ignored.\n"
+        "- Only GET, HEAD and OPTIONS; other methods are 405.\n"
+        "- Every object has `html_url` (its public page) and `api_url` (its resource here)."
+    ),
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from our own static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

@@ -36,10 +36,38 @@ def home(request):
     )
 
 
+def query_string(params, drop):
+    """'?a=1&b=2' from a QueryDict without the `drop` keys; '' when nothing is left."""
+    kept = params.copy()
+    for name in drop:
+        kept.pop(name, None)
+    return f"?{kept.urlencode()}" if kept else ""
+
+
+def filter_initiatives(request, queryset):
+    """The list's filters, search and sort applied to `queryset` for this request's query.
+
+    The one code path behind the HTML list, the exports and the feed, so they always select
+    the same records in the same order. Returns the filterset (for its problems and labels)
+    and the filtered, ordered queryset. `page` is not a filter: paginating is the caller's.
+    """
+    filterset = InitiativeFilter(request.GET or None, request=request, queryset=queryset)
+    if filterset.is_bound and not filterset.is_valid():
+        # FilterView's strictness; binding has already dropped every value it cannot use.
+        return filterset, queryset.none()
+    return filterset, filterset.qs
+
+
 class InitiativeListView(FilterView):
     filterset_class = InitiativeFilter
     template_name = "catalogue/initiative_list.html"
     context_object_name = "initiatives"
+
+    def get(self, request, *args, **kwargs):
+        # FilterView.get, through the helper the exports and the feed share.
+        self.filterset, self.object_list = filter_initiatives(request, self.get_queryset())
+        context = self.get_context_data(filter=self.filterset, object_list=self.object_list)
+        return self.render_to_response(context)
 
     def get_paginate_by(self, queryset):
         return settings.CATALOGUE_PAGE_SIZE
@@ -128,6 +156,10 @@ class InitiativeListView(FilterView):
             current_sort=filterset.current_sort,
             query=query,
             total=self.total,
+            # The same records elsewhere: exports and the API keep the sort, not the page;
+            # the feed and insights have their own order.
+            export_query=query_string(self.request.GET, drop={"page"}),
+            feed_query=query_string(self.request.GET, drop={"page", "sort"}),
         )
         return context
 
@@ -181,17 +213,24 @@ def initiative_preview(request, slug):
     return response
 
 
+def public_organisations():
+    """Organisations anyone may see: one is public only through a published initiative.
+
+    Shared by the organisation page and the sitemap, so they never disagree.
+    """
+    published = Initiative.objects.published()
+    return Organisation.objects.filter(
+        Q(pk__in=published.values("lead_organisation"))
+        | Q(pk__in=published.values("partnerships__organisation"))
+    )
+
+
 class OrganisationDetailView(DetailView):
     template_name = "catalogue/organisation_detail.html"
     context_object_name = "organisation"
 
     def get_queryset(self):
-        # An organisation is public only through a published initiative.
-        published = Initiative.objects.published()
-        return Organisation.objects.filter(
-            Q(pk__in=published.values("lead_organisation"))
-            | Q(pk__in=published.values("partnerships__organisation"))
-        )
+        return public_organisations()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

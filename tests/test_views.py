@@ -309,3 +309,17 @@ def test_published_queryset_is_what_the_list_uses():
 
 def test_benchmark_ceiling_is_off_by_default(client):
     assert client.get("/bench/ceiling/").status_code == 404
+
+
+def test_the_list_links_its_exports_feed_insights_and_api_with_the_same_filters(client):
+    InitiativeFactory(themes=["cloud"])
+    response = client.get("/initiatives/", {"theme": "cloud", "sort": "title", "page": "1"})
+    text = response.text
+    assert 'href="/initiatives/export.csv?theme=cloud&amp;sort=title"' in text
+    assert 'href="/initiatives/export.json?theme=cloud&amp;sort=title"' in text
+    assert 'href="/api/v1/initiatives/?theme=cloud&amp;sort=title"' in text
+    assert 'href="/feeds/initiatives.atom?theme=cloud"' in text
+    assert 'href="/insights/?theme=cloud"' in text
+    assert 'type="application/atom+xml"' in text
+    unfiltered = client.get("/initiatives/").text
+    assert 'href="/initiatives/export.csv"' in unfiltered

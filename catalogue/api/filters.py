@@ -1,0 +1,153 @@
+"""The initiative list's FilterSet, made strict for the API, and its OpenAPI description.
+
+The HTML list forgives: a value it cannot use is dropped with a note, because a person can
+read the note. A program cannot, so the API refuses the same values with HTTP 400 naming
+the parameter. The filters themselves (names, meanings, sort orders, normalising of blank
+values and country-code case) are InitiativeFilter's, unchanged, so a query string means
+the same thing on /initiatives/ and /api/v1/initiatives/.
+"""
+
+from django import forms
+from django_filters import filters
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
+from rest_framework.exceptions import ValidationError
+
+from catalogue.filters import InitiativeFilter
+
+ANY_OF = " Repeat it for several: any of them matches. Different parameters must all match."
+DESCRIPTIONS = {
+    "q": (
+        "Search text over titles, summaries, narratives and organisation names: every word "
+        'must match; "quoted phrases", -excluded words and "or" work as on the site.'
+    ),
+    **{
+        param: f"A {param} slug (see /api/v1/{param}s/).{ANY_OF}"
+        for param in ("theme", "driver", "outcome", "barrier", "sector")
+    },
+    "stage": f"A stage.{ANY_OF}",
+    "country": f"An ISO 3166-1 alpha-2 code (any case; EU for the European Union).{ANY_OF}",
+    "kind": f"The lead organisation's kind.{ANY_OF}",
+    "year_from": "Started in this year or later.",
+    "year_to": "Started in this year or earlier.",
+    "sort": (
+        "The order. By default newest published first, or by relevance when searching; "
+        "relevance without `q` is the default."
+    ),
+}
+
+
+def is_multiple(filter_):
+    return getattr(filter_.field.widget, "allow_multiple_selected", False)
+
+
+class StrictInitiativeFilter(InitiativeFilter):
+    """InitiativeFilter that also says, parameter by parameter, what it would have ignored.
+
+    `refused` maps each unusable parameter to its messages; it is empty when the HTML list
+    would have shown no problem. Nothing extra is done for a good query: the parent's
+    `problems` is empty, so the strict check is skipped.
+    """
+
+    def __init__(self, data=None, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.refused = {}
+        if self.problems:
+            # Should a future problem escape the per-parameter check, still refuse it.
+            self.refused = self._refusals(data) or {"query": list(self.problems)}
+
+    def _refusals(self, raw):
+        # The parent has already replaced self.data with the usable part, so judge the
+        # query as it was sent (after the same normalising the list applies).
+        data = self._normalise(raw)
+        form = self.get_form_class()(data, prefix=self.form_prefix)
+        refused = {}
+        for name, filter_ in self.filters.items():
+            values = data.getlist(name)
+            if len(values) > 1 and not is_multiple(filter_):
+                refused[name] = [f"Give this parameter once; it was given {len(values)} times."]
+            elif name in form.errors and is_multiple(filter_):
+                known = {str(key) for key, _ in form.fields[name].choices}
+                label = filter_.label.lower()
+                refused[name] = [
+                    f"There is no {label} called “{value}”."
+                    for value in dict.fromkeys(values)
+                    if value not in known
+                ] or list(form.errors[name])
+            elif name in form.errors:
+                refused[name] = list(form.errors[name])
+        return refused
+
+
+class CatalogueFilterBackend(DjangoFilterBackend):
+    """DjangoFilterBackend answering 400 for anything the strict FilterSet refuses."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if getattr(filterset, "refused", None):
+            raise ValidationError(filterset.refused)
+        if not filterset.is_valid():
+            # Not expected (the parent keeps only what its form accepts), but never ignored.
+            raise ValidationError(filterset.errors)
+        return filterset.qs
+
+
+class CatalogueFilterExtension(DjangoFilterExtension):
+    """Describe the filters exactly, so clients and schemathesis send what the API accepts.
+
+    drf-spectacular leaves choices that come from a callable out of the schema (they may read
+    the database). Here they are wanted: taxonomy slugs and country codes are the values a
+    client must send, and the schema is generated per request, so it is always current.
+    Bounds and lengths are copied from each filter's form field.
+    """
+
+    target_class = CatalogueFilterBackend
+    priority = 1
+
+    def _get_explicit_filter_choices(self, filter_field):
+        choices = filter_field.extra.get("choices")
+        if callable(choices):
+            return [str(key) for key, _ in choices()]
+        return super()._get_explicit_filter_choices(filter_field)
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
+        field = filter_field.field
+        for parameter in parameters:
+            # A blank value is ignored, as on the list (its form submits empty fields).
+            parameter["allowEmptyValue"] = True
+            # The filter's label first, then how to use it, then any list of choices.
+            label, gap, choices = parameter.get("description", "").partition("\n\n")
+            usage = DESCRIPTIONS.get(field_name, "")
+            parameter["description"] = f"{label}. {usage}".strip() + gap + choices
+            schema = parameter["schema"]
+            if isinstance(filter_field, (filters.ChoiceFilter, filters.MultipleChoiceFilter)):
+                # Every choice is a string (a slug, a code or a sort key), whatever the model
+                # field behind it is (themes is a many-to-many of integer ids).
+                item = {"type": "string"}
+                if choices := self._get_explicit_filter_choices(filter_field):
+                    # (An empty vocabulary has no enum: an empty one is not valid OpenAPI.)
+                    item["enum"] = choices
+                if schema.get("type") == "array":
+                    parameter["schema"] = {"type": "array", "items": item}
+                else:
+                    parameter["schema"] = item
+                continue
+            for attribute, keyword in (
+                ("min_value", "minimum"),
+                ("max_value", "maximum"),
+                ("max_length", "maxLength"),
+            ):
+                if getattr(field, attribute, None) is not None:
+                    schema[keyword] = getattr(field, attribute)
+            if isinstance(field, forms.CharField):
+                # Django's form fields refuse NUL characters (PostgreSQL cannot store them).
+                schema["pattern"] = "^[^\\u0000]*$"
+            if isinstance(filter_field, filters.NumberFilter):
+                schema["type"] = "integer"
+                schema.pop("format", None)
+        return parameters

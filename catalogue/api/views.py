@@ -1,0 +1,271 @@
+"""The read-only JSON API, /api/v1/: published initiatives, the organisations public through
+them, and the five vocabularies.
+
+Conventions (also in the schema's description, see settings.SPECTACULAR_SETTINGS):
+- Only GET, HEAD and OPTIONS; anything else is 405.
+- The initiative list takes the HTML list's query string unchanged (filters, `q`, `sort`,
+  `page`) and gives the same results in the same order, CATALOGUE_PAGE_SIZE to a page.
+- A value that cannot be used is 400, naming the parameter:
+  {"detail": "...", "errors": {"year_from": ["Enter a whole number."]}}.
+  A page past the last is 404 in the same shape; a malformed page number is 400.
+- Unknown parameters are ignored, as on the HTML list.
+- Always JSON, whatever Accept or ?format say: there is one representation.
+"""
+
+from django.conf import settings
+from django.core.paginator import EmptyPage, Paginator
+from django.db.models import Count, Q
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.viewsets import ReadOnlyModelViewSet
+
+from catalogue.api import serializers as api
+from catalogue.api.filters import CatalogueFilterBackend, StrictInitiativeFilter
+from catalogue.facets import TAXONOMIES
+from catalogue.models import Initiative, Partnership
+from catalogue.views import public_organisations
+
+# Django's own slug converter: a lookup that could never match never reaches the database.
+SLUG = "[-a-zA-Z0-9_]+"
+
+SUMMARIES = {
+    status.HTTP_400_BAD_REQUEST: "Some parameters could not be used: see errors.",
+    status.HTTP_404_NOT_FOUND: "Not found.",
+}
+
+
+def exception_handler(exc, context):
+    """DRF's handler, with every error as {"detail": ..., "errors": {parameter: [...]}}.
+
+    `detail` is always there (one sentence); `errors` only when a parameter is to blame.
+    """
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
+        summary = getattr(exc, "summary", None) or SUMMARIES.get(
+            response.status_code, "The request could not be answered."
+        )
+        response.data = {"detail": summary, "errors": response.data}
+    return response
+
+
+class JSONOnly(BaseContentNegotiation):
+    """One representation, so Accept and ?format never make a 406 or 404."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class PageNotFound(NotFound):
+    summary = "There is no such page."
+
+
+class CataloguePagination(PageNumberPagination):
+    """The HTML list's pages: CATALOGUE_PAGE_SIZE each, chosen by `page`, counted from 1.
+
+    Strict where the list forgives: a malformed number is 400 and a page past the last is
+    404 (the list shows the nearest page instead). An empty result still has page 1.
+    """
+
+    last_page_strings = ()
+    page_query_description = "Page number, from 1. A page past the last is 404."
+
+    def get_page_size(self, request):
+        # Read per request, so a changed setting (or a test's override) applies at once.
+        return settings.CATALOGUE_PAGE_SIZE
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        number = self.page_number(request)
+        paginator = Paginator(queryset, self.get_page_size(request))
+        try:
+            self.page = paginator.page(number)
+        except EmptyPage:
+            raise PageNotFound(
+                {"page": [f"There is no page {number}; the last is {paginator.num_pages}."]}
+            ) from None
+        return list(self.page)
+
+    def page_number(self, request):
+        values = [v.strip() for v in request.query_params.getlist(self.page_query_param)]
+        values = [v for v in values if v]  # blank means the first page, as on the list
+        if not values:
+            return 1
+        if len(values) > 1:
+            raise ValidationError(
+                {"page": [f"Give this parameter once; it was given {len(values)} times."]}
+            )
+        if not values[0].isdecimal() or not values[0].isascii() or int(values[0]) < 1:
+            raise ValidationError({"page": ["Enter a whole number, 1 or more."]})
+        return int(values[0])
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            parameter["allowEmptyValue"] = True  # blank is the first page, as on the list
+        return parameters
+
+
+ERRORS = {400: api.ErrorSerializer, 404: api.ErrorSerializer}
+NOT_FOUND = {404: api.ErrorSerializer}
+
+
+class ReadOnlyViewSet(ReadOnlyModelViewSet):
+    # GET, HEAD and OPTIONS only (the router maps nothing else: 405); records by slug.
+    lookup_field = "slug"
+    lookup_value_regex = SLUG
+    content_negotiation_class = JSONOnly
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Published initiatives, filtered, searched and sorted as the public list is",
+        responses={200: api.InitiativeSummarySerializer, **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="One published initiative: everything its public page shows",
+        responses={200: api.InitiativeDetailSerializer, **NOT_FOUND},
+    ),
+)
+class InitiativeViewSet(ReadOnlyViewSet):
+    """Published case studies. The list takes the public list's query string (filters,
+    `q`, `sort`, `page`) and gives the same initiatives in the same order."""
+
+    filter_backends = [CatalogueFilterBackend]
+    filterset_class = StrictInitiativeFilter
+    pagination_class = CataloguePagination
+
+    def get_queryset(self):
+        published = Initiative.objects.published()
+        if self.action == "retrieve":
+            return published.with_detail()
+        return published.with_listing()
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return api.InitiativeDetailSerializer
+        return api.InitiativeSummarySerializer
+
+    def filter_queryset(self, queryset):
+        # DRF filters detail lookups too; a filter has nothing to say about one record.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Organisations that lead or partner in a published initiative",
+        responses={200: api.OrganisationSerializer, **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="One organisation, with the published initiatives it led or took part in",
+        responses={200: api.OrganisationDetailSerializer, **NOT_FOUND},
+    ),
+)
+class OrganisationViewSet(ReadOnlyViewSet):
+    """Organisations that lead or take part in a published initiative, by name."""
+
+    pagination_class = CataloguePagination
+
+    def get_queryset(self):
+        return public_organisations().order_by("name", "pk")
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return api.OrganisationDetailSerializer
+        return api.OrganisationSerializer
+
+    def get_object(self):
+        """The organisation, with what its public page lists (one query each)."""
+        organisation = super().get_object()
+        # References only: no need to read the initiatives' long narrative columns.
+        organisation.led = list(
+            Initiative.objects.published()
+            .filter(lead_organisation=organisation)
+            .only("slug", "title")
+            .order_by("-published_at", "title", "pk")
+        )
+        organisation.published_partnerships = list(
+            Partnership.objects.filter(organisation=organisation, initiative__status="published")
+            .select_related("initiative")
+            .only("role", "description", "initiative__slug", "initiative__title")
+            .order_by("initiative__title", "role", "pk")
+        )
+        return organisation
+
+
+def taxonomy_viewset(param, model):
+    """List and detail of one vocabulary, each term with its published-initiative count
+    (counted in the same query). The vocabularies are short, so the list is one page."""
+    plural = model._meta.verbose_name_plural
+
+    @extend_schema_view(
+        list=extend_schema(summary=f"All {plural}, with published-initiative counts"),
+        retrieve=extend_schema(
+            summary=f"One of the {plural}",
+            responses={200: api.TERM_SERIALIZERS[model], **NOT_FOUND},
+        ),
+    )
+    class TaxonomyViewSet(ReadOnlyViewSet):
+        serializer_class = api.TERM_SERIALIZERS[model]
+        pagination_class = None
+
+        def get_queryset(self):
+            published = Q(initiatives__status=Initiative.Status.PUBLISHED)
+            return model.objects.annotate(
+                initiative_count=Count("initiatives", filter=published)
+            ).order_by("name", "pk")
+
+    TaxonomyViewSet.__name__ = TaxonomyViewSet.__qualname__ = f"{model.__name__}ViewSet"
+    TaxonomyViewSet.__doc__ = model.__doc__
+    return TaxonomyViewSet
+
+
+TAXONOMY_VIEWSETS = {param: taxonomy_viewset(param, model) for param, model in TAXONOMIES.items()}
+
+
+class ApiRoot(APIView):
+    """Where everything is."""
+
+    content_negotiation_class = JSONOnly
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        names = ["initiative-list", "organisation-list"]
+        names += [f"{param}-list" for param in TAXONOMY_VIEWSETS]
+        links = {name.removesuffix("-list") + "s": name for name in names}
+        links |= {"schema": "schema", "docs": "docs"}
+        return Response(
+            {key: reverse(f"api:{name}", request=request) for key, name in links.items()}
+        )
+
+
+class UnknownPath(APIView):
+    """A JSON 404 for any other path under /api/v1/, not the HTML page."""
+
+    content_negotiation_class = JSONOnly
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        raise NotFound()
+
+    head = options = post = put = patch = delete = get
+
+
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI from our own static files (drf-spectacular-sidecar), its start-up script
+    served as a separate file, so the page runs under the strict CSP with nothing inline."""
+
+    template_name = "api/docs.html"
