@@ -52,10 +52,13 @@ test: venv  ## Run every check and test (PostgreSQL too when TEST_DATABASE_URL i
 	$(PY) -m ruff format --check .
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
+	@# axe-core and the Nu HTML Checker for the browser tests (required on CI).
+	@if [ -n "$$CI" ] || [ ! -d node_modules ] && command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --loglevel=error; fi
 	$(PY) -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  echo "== PostgreSQL run against $${TEST_DATABASE_URL%%@*}@..."; \
-	  DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest --require-postgres; \
+	  echo "== PostgreSQL run against $${TEST_DATABASE_URL%%@*}@... (browser tests ran above)"; \
+	  DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest --require-postgres -m "not browser"; \
 	elif [ -n "$$CI" ]; then \
 	  echo "CI is set but TEST_DATABASE_URL is not: the PostgreSQL run is required on CI."; exit 1; \
 	else \
