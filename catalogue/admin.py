@@ -101,16 +101,9 @@ class InitiativeForm(forms.ModelForm):
         if state is None:
             return cleaned_data
         if state.transition:
-            transition = state.transition
-            if not transition.allowed_from(state.current):
-                raise ValidationError(
-                    f"A record that is {Status(state.current).label.lower()} cannot be "
-                    f"changed by “{transition.label}”."
-                )
-            if not transition.permitted(self.user):
-                raise ValidationError(
-                    f"You do not have permission to “{transition.label.lower()}”."
-                )
+            reason = workflow.refusal(state.transition, state.current, self.user)
+            if reason:
+                raise ValidationError(reason)
         if state.target == Status.PUBLISHED:
             problems = workflow.missing_for_publication(
                 summary=cleaned_data.get("summary"),
@@ -239,12 +232,11 @@ class InitiativeAdmin(VersionAdmin):
         request.workflow_state = WorkflowState(current=current, transition=transition)
         extra_context = {
             **(extra_context or {}),
+            # A new record can only be saved as a draft, submitted or published.
             "transitions": [
                 t
-                for t in workflow.TRANSITIONS.values()
-                if t.allowed_from(current)
-                and t.permitted(request.user)
-                and (obj or t.name in ("submit", "publish"))
+                for t in workflow.available(current, request.user)
+                if obj or t.name in ("submit", "publish")
             ],
             "current_status": Status(current),
         }

@@ -136,27 +136,29 @@ def publication_problems(initiative):
     )
 
 
-def available(initiative, user):
-    """The transitions this user may make from this record's status, in table order."""
-    return [
-        t for t in TRANSITIONS.values() if t.allowed_from(initiative.status) and t.permitted(user)
-    ]
+def available(status, user):
+    """The transitions this user may make from `status`, in table order."""
+    return [t for t in TRANSITIONS.values() if t.allowed_from(status) and t.permitted(user)]
+
+
+def refusal(transition, status, user):
+    """Why `user` may not make `transition` from `status`, or None when they may."""
+    if not transition.allowed_from(status):
+        return (
+            f"A record that is {Status(status).label.lower()} cannot be changed by "
+            f"“{transition.label}”."
+        )
+    if not transition.permitted(user):
+        return f"You do not have permission to “{transition.label.lower()}”."
+    return None
 
 
 def check(initiative, name, user):
     """Raise TransitionError unless `user` may make transition `name` now."""
     transition = TRANSITIONS[name]
-    if not transition.allowed_from(initiative.status):
-        raise TransitionError(
-            {
-                "status": f"A record that is {initiative.get_status_display().lower()} "
-                f"cannot be changed by “{transition.label}”."
-            }
-        )
-    if not transition.permitted(user):
-        raise TransitionError(
-            {"status": f"You do not have permission to “{transition.label.lower()}”."}
-        )
+    reason = refusal(transition, initiative.status, user)
+    if reason:
+        raise TransitionError({"status": reason})
     if transition.target == Status.PUBLISHED:
         problems = publication_problems(initiative)
         if problems:
