@@ -224,4 +224,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No deep links: Swagger UI puts each one, a small link, inside the button that opens its
+    # operation, where assistive technology cannot reliably reach or announce it (axe rules
+    # nested-interactive and target-size; tests/browser/test_accessibility.py).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
 }
