@@ -366,6 +366,7 @@ class InitiativeAdmin(VersionAdmin):
 
 class TaxonomyAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "initiative_count"]
+    ordering = ["name"]  # as OrganisationAdmin: the count annotation drops Meta.ordering
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
 
@@ -396,6 +397,9 @@ class PlaceAdmin(admin.ModelAdmin):
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "country", "led_count"]
+    # The count annotation groups rows, and grouped queries ignore Meta.ordering: without
+    # this the autocomplete would page an unordered list.
+    ordering = ["name"]
     list_filter = ["kind"]
     show_facets = admin.ShowFacets.ALWAYS
     search_fields = ["name", "slug"]
