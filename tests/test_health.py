@@ -67,6 +67,7 @@ def test_deploy_checks_pass_with_production_settings(tmp_path):
         "DJANGO_ALLOWED_HOSTS": "cases.example.gov.uk",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
     }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # a test-only setting, refused in deployment
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "ERROR"],
         cwd=settings.BASE_DIR,

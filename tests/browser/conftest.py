@@ -11,10 +11,6 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are
-# still synchronous and sequential, which is what this setting allows.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -38,6 +34,21 @@ def browser():
     require(Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}; set CHROMIUM_PATH")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are
+    # still synchronous and sequential, which is what this setting allows. It is set only
+    # while the browser is open, never at import: `check --deploy` refuses it.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        yield from launch(sync_playwright)
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def launch(sync_playwright):
     with sync_playwright() as playwright:
         # No sandbox: CI runs as root, where Chromium's sandbox cannot start.
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
