@@ -18,11 +18,16 @@ from django.utils.safestring import mark_safe
 from catalogue.models import Initiative
 
 
-def plain_text(initiative, url, accessed=None):
-    """'Hackney Council (2026) Title. Catalogue. Version of 9 July 2025. URL (accessed …).'"""
+def dates(initiative, accessed=None):
+    """(year, version date, date accessed) as every citation format gives them."""
     accessed = accessed or timezone.localdate()
     year = initiative.published_at.year if initiative.published_at else accessed.year
-    version = timezone.localtime(initiative.updated_at).date()
+    return year, timezone.localtime(initiative.updated_at).date(), accessed
+
+
+def plain_text(initiative, url, accessed=None):
+    """'Hackney Council (2026) Title. Catalogue. Version of 9 July 2025. URL (accessed …).'"""
+    year, version, accessed = dates(initiative, accessed)
     return (
         f"{initiative.lead_organisation.name} ({year}) {initiative.title}. "
         f"{settings.CATALOGUE_NAME}. Version of {version:%-d %B %Y}. "
@@ -51,9 +56,7 @@ def bibtex_text(value):
 
 
 def bibtex(initiative, url, accessed=None):
-    accessed = accessed or timezone.localdate()
-    version = timezone.localtime(initiative.updated_at).date()
-    year = initiative.published_at.year if initiative.published_at else accessed.year
+    year, version, accessed = dates(initiative, accessed)
     key = re.sub(r"[^a-z0-9]+", "", initiative.slug.lower())[:40] + str(year)
     fields = [
         # Double braces: an organisation is one name, not a first and last name.
@@ -75,9 +78,7 @@ def ris_text(value):
 
 
 def ris(initiative, url, accessed=None):
-    accessed = accessed or timezone.localdate()
-    version = timezone.localtime(initiative.updated_at).date()
-    year = initiative.published_at.year if initiative.published_at else accessed.year
+    year, version, accessed = dates(initiative, accessed)
     lines = [
         ("TY", "ELEC"),
         ("AU", ris_text(initiative.lead_organisation.name)),

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+import tests.test_views
 from catalogue.facets import TAXONOMIES
 from catalogue.models import Initiative, Place, Sector, Theme
 from catalogue.views import public_organisations
@@ -483,19 +484,8 @@ DETAIL_QUERIES += ["metrics", "sources", "related initiatives"]
 
 
 def tagged_catalogue(count):
-    """Initiatives with several tags, places, partners and metrics: what N+1 feeds on."""
-    for n in range(count):
-        initiative = InitiativeFactory(
-            themes=["cloud", "data-analytics", "open-data"],
-            drivers=["technology", "crisis"],
-            outcomes=["cost-savings", "service-quality"],
-            barriers=["funding"],
-            countries=["GB", "EE"],
-            start_year=2010 + n % 10,
-        )
-        PartnershipFactory(initiative=initiative)
-        PartnershipFactory(initiative=initiative, role="funder")
-        MetricFactory(initiative=initiative)
+    """The list tests' tagged catalogue, with a second metric each: what N+1 feeds on."""
+    for initiative in tests.test_views.tagged_catalogue(count):
         MetricFactory(initiative=initiative, label="Time saved")
 
 
