@@ -46,6 +46,13 @@ setup: venv  ## Migrate the database and load the seed catalogue (safe to repeat
 run: setup  ## Serve the catalogue on http://127.0.0.1:8000/ (SQLite unless DATABASE_URL is set).
 	$(MANAGE) runserver 127.0.0.1:8000
 
+.PHONY: serve
+serve: venv  ## Serve as production does: gunicorn (gunicorn.conf.py), needs the production settings.
+	$(MANAGE) check --deploy --fail-level WARNING
+	$(MANAGE) migrate --no-input
+	$(MANAGE) collectstatic --no-input --verbosity 0
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py catalogue.wsgi
+
 .PHONY: test
 test: venv  ## Run every check and test (PostgreSQL too when TEST_DATABASE_URL is set).
 	$(PY) -m ruff check .

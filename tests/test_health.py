@@ -58,8 +58,8 @@ def test_readyz_is_503_while_migrations_are_pending(client, monkeypatch):
 
 
 def test_deploy_checks_pass_with_production_settings(tmp_path):
-    """`check --deploy` on a server not yet migrated, as a deploy runs it: no errors, and the
-    only warning is HSTS preloading, which is opt-in (DJANGO_HSTS_PRELOAD)."""
+    """`check --deploy` on a server not yet migrated, as a deploy (`make serve`) runs it:
+    nothing to report, not even a warning."""
     env = {
         **os.environ,
         "DJANGO_DEBUG": "0",
@@ -69,7 +69,7 @@ def test_deploy_checks_pass_with_production_settings(tmp_path):
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # a test-only setting, refused in deployment
     result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "ERROR"],
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=settings.BASE_DIR,
         env=env,
         capture_output=True,
@@ -78,5 +78,4 @@ def test_deploy_checks_pass_with_production_settings(tmp_path):
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    warnings = [line for line in output.splitlines() if line.startswith("?: (")]
-    assert [w.split(")")[0] for w in warnings] == ["?: (security.W021"], output
+    assert "System check identified no issues" in output, output
