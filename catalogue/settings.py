@@ -116,7 +116,7 @@ DATABASES = {
     )
 }
 # Per-process memory by default; point several app servers at one Redis so cached facet
-# counts and pages are shared (needs the `redis` package installed alongside).
+# counts and pages are computed once for all of them (tests/test_shared_cache.py).
 if redis_url := os.environ.get("DJANGO_REDIS_URL"):
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
