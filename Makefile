@@ -89,3 +89,7 @@ clean:  ## Remove the virtualenv and the local SQLite database.
 .PHONY: bench
 bench: venv  ## Load-test on PostgreSQL with gunicorn and wrk (10-15 min; see bench/README.md).
 	bash bench/run
+
+.PHONY: soak
+soak: venv  ## Mixed load for 60 s with editors publishing; fails on errors or growing memory (4 min).
+	bash bench/soak
