@@ -268,7 +268,13 @@ def test_a_database_outage_is_503_and_recovers_by_itself(servers):
     status, _, body = fetch(base, "/api/v1/initiatives/?sort=title")
     assert status == 200
     slug = json.loads(body)["results"][0]["slug"]
-    pages = ["/", "/initiatives/", f"/initiatives/{slug}/", "/api/v1/initiatives/"]
+    pages = [
+        "/",
+        "/initiatives/",
+        f"/initiatives/{slug}/",
+        "/initiatives/export.csv",
+        "/api/v1/initiatives/",
+    ]
     for path in [*pages, f"/initiatives/{slug}/", "/readyz", "/healthz"]:
         # The detail page twice: the second is served from the cache.
         status, _, body = fetch(base, path)
