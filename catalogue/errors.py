@@ -14,6 +14,7 @@ database returns reconnects (CONN_HEALTH_CHECKS) and is served as usual.
 import logging
 import sys
 
+from django.conf import settings
 from django.http import HttpResponseServerError, JsonResponse
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
@@ -105,7 +106,8 @@ def first_line(error):
 
 
 class DatabaseUnavailableMiddleware:
-    """Answers 503, not 500, when a view or its template could not reach the database."""
+    """Answers 503, not 500, when a view or its template could not reach the database
+    (with DEBUG off, as server_error does)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -114,6 +116,7 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, DATABASE_UNAVAILABLE):
-            return unavailable(request, exception)
-        return None
+        # While debugging, Django's technical page says more (a database not migrated yet?).
+        if settings.DEBUG or not isinstance(exception, DATABASE_UNAVAILABLE):
+            return None
+        return unavailable(request, exception)

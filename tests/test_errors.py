@@ -215,3 +215,10 @@ def test_an_outage_raised_outside_a_view_is_503_too():
         response = errors.server_error(request)
     assert response.status_code == 503
     assert response["Retry-After"]
+
+
+def test_while_debugging_a_database_error_shows_the_technical_page(client, settings):
+    settings.DEBUG = True
+    response = client.get("/fault/503/")
+    assert response.status_code == 500
+    assert "OperationalError" in response.text
