@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "catalogue.health.HealthCheckMiddleware",  # first: before host checks and HTTPS redirects
+    "catalogue.logs.RequestIdMiddleware",  # next: every other response gets an id and a log line
+    "catalogue.errors.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -123,6 +125,10 @@ if redis_url := os.environ.get("DJANGO_REDIS_URL"):
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    # An unreachable database host fails a request in seconds (a 503, catalogue/errors.py),
+    # not after the operating system's TCP timeout. ?connect_timeout= in the URL overrides.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The covering index for facet counts has INCLUDE columns, which SQLite ignores (harmlessly).
@@ -149,6 +155,7 @@ COUNTRIES_OVERRIDE = {"EU": "European Union"}
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Where collectstatic writes and whitenoise serves from; elsewhere for a read-only checkout.
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -245,17 +252,49 @@ AXES_CLIENT_IP_CALLABLE = "catalogue.security.client_ip"
 AXES_ALLOWED_CORS_ORIGINS = "null"  # its JSON lockout answer is for our own pages only
 AXES_VERBOSE = False  # no banner on every command; lockouts are still logged
 
+# A GOV.UK page saying why a form was refused (expired, cookies blocked), not Django's.
+CSRF_FAILURE_VIEW = "catalogue.errors.csrf_failure"
+
 CATALOGUE_NAME = "Public Sector Innovation Case Studies"
 CATALOGUE_PAGE_SIZE = 20
 # Serves /bench/ceiling/, the constant response the shipped benchmark measures against.
 CATALOGUE_BENCHMARK = env_bool("DJANGO_BENCHMARK")
 
+# Logs go to stdout, one JSON object per line in production (catalogue/logs.py), each with
+# the request id; text while developing unless DJANGO_LOG_FORMAT says otherwise.
+LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("DJANGO_LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {"()": "catalogue.logs.RequestIdFilter"},
+        "unhandled_exceptions_only": {"()": "catalogue.logs.UnhandledExceptionsOnly"},
+    },
+    "formatters": {
+        "json": {"()": "catalogue.logs.JSONFormatter"},
+        "text": {"()": "catalogue.logs.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        # Django's own handlers (console while debugging, mail_admins) off: everything goes
+        # through the root's, once.
+        "django": {"level": "INFO"},
+        "django.db.backends": {"level": "INFO"},
+        # RequestIdMiddleware logs every request: of django.request's lines only the
+        # tracebacks of unhandled exceptions add anything, and of runserver's only its errors.
+        "django.request": {"filters": ["unhandled_exceptions_only"]},
+        "django.server": {"level": "ERROR"},
+    },
 }
 
 # -- JSON API (/api/v1/, catalogue/api/) ---------------------------------------------------

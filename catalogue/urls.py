@@ -2,7 +2,13 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from catalogue import citations, views
+from catalogue import citations, errors, views
+
+# GOV.UK pages, or JSON under /api/ (catalogue/errors.py).
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -42,7 +42,11 @@ def get(client, url, data=None, status=200):
     response = client.get(url, data)
     assert response.status_code == status, response.content[:500]
     assert response["Content-Type"] == "application/json"
-    return response.json()
+    body = response.json()
+    if status >= 400:
+        # Every error names its request, as the X-Request-ID header does (catalogue/errors.py).
+        assert body.pop("request_id") == response["X-Request-ID"]
+    return body
 
 
 def slugs(body):
@@ -463,7 +467,10 @@ def test_writing_is_405(client, method):
         response = getattr(client, method)(url, data={}, content_type="application/json")
         assert response.status_code == 405, url
         assert response["Allow"] == "GET, HEAD, OPTIONS"
-        assert response.json() == {"detail": f'Method "{method.upper()}" not allowed.'}
+        assert response.json() == {
+            "detail": f'Method "{method.upper()}" not allowed.',
+            "request_id": response["X-Request-ID"],
+        }
     assert Initiative.objects.count() == 1
 
 

@@ -106,13 +106,17 @@ class ReadOnlySerializer(serializers.ModelSerializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    """An error: one sentence, and the parameters to blame when there are any."""
+    """An error: one sentence, the parameters to blame when there are any, and the request id."""
 
     detail = serializers.CharField()
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text='Messages by parameter, e.g. {"year_from": ["Enter a whole number."]}.',
+    )
+    request_id = serializers.CharField(
+        help_text="This request's id, also sent as the X-Request-ID header: quote it when "
+        "reporting a problem."
     )
 
 

@@ -30,6 +30,7 @@ from rest_framework.viewsets import ReadOnlyModelViewSet
 from catalogue.api import serializers as api
 from catalogue.api.filters import CatalogueFilterBackend, StrictInitiativeFilter
 from catalogue.facets import TAXONOMIES
+from catalogue.logs import current_request_id
 from catalogue.models import Initiative, Partnership
 from catalogue.views import public_organisations
 
@@ -45,14 +46,19 @@ SUMMARIES = {
 def exception_handler(exc, context):
     """DRF's handler, with every error as {"detail": ..., "errors": {parameter: [...]}}.
 
-    `detail` is always there (one sentence); `errors` only when a parameter is to blame.
+    `detail` is always there (one sentence); `errors` only when a parameter is to blame;
+    `request_id` as in the X-Request-ID header. Any other exception propagates: Django's
+    handlers answer it with the same shape (catalogue/errors.py), 503 when the database is
+    unavailable and 500 otherwise.
     """
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
-        summary = getattr(exc, "summary", None) or SUMMARIES.get(
-            response.status_code, "The request could not be answered."
-        )
-        response.data = {"detail": summary, "errors": response.data}
+    if response is not None and isinstance(response.data, dict):
+        if "detail" not in response.data:
+            summary = getattr(exc, "summary", None) or SUMMARIES.get(
+                response.status_code, "The request could not be answered."
+            )
+            response.data = {"detail": summary, "errors": response.data}
+        response.data["request_id"] = current_request_id()
     return response
 
 

@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 from tests.browser.conftest import require
@@ -55,6 +56,12 @@ PAGES = [
     ("insights, filtered", "/insights/?theme=data-analytics&stage=live", 200, ".app-chips"),
     ("insights, bad filter values", "/insights/?year_from=abc", 200, "#problems-title"),
     ("404", "/no-such-page/", 404, "h1"),
+    # Error pages, from views that fail on purpose (tests/fault_urls.py).
+    ("400", "/fault/400/", 400, "h1"),
+    ("403", "/fault/403/", 403, "h1"),
+    ("403, form refused (CSRF)", "/fault/csrf/", 403, "h1"),
+    ("500", "/fault/500/", 500, "text=quote this reference"),
+    ("503", "/fault/503/", 503, "text=quote this reference"),
     ("admin login", f"/{settings.ADMIN_URL}login/", 200, "#login-form"),
     # Swagger UI draws the operations from the schema after the page has loaded.
     ("API docs", "/api/v1/docs/", 200, ".opblock"),
@@ -101,6 +108,7 @@ def run_vnu(files):
     return errors
 
 
+@pytest.mark.urls("tests.fault_urls")
 def test_every_page_type_is_accessible_and_valid_html(page, site, subtests):
     require(AXE.exists(), f"axe-core not found at {AXE}; run npm ci")
     require(VNU.exists(), f"vnu.jar not found at {VNU}; run npm ci")

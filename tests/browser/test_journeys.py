@@ -543,3 +543,16 @@ def test_list_and_case_study_pages_reflow_at_320_css_pixels(browser, site, long_
         assert page.console_errors == []
     finally:
         context.close()
+
+
+def test_a_form_sent_after_its_cookie_was_lost_says_why(page, site):
+    """Someone whose browser dropped the site's cookies (blocked, or cleared mid-form) gets
+    a page saying so, not Django's "CSRF verification failed"."""
+    page.goto(f"{site}/admin/login/")
+    page.context.clear_cookies()
+    page.get_by_label("Username").fill("editor")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sorry, your form could not be sent")
+    expect(page.get_by_text("It may be blocking cookies for this site")).to_be_visible()
+    assert "CSRF" not in page.content()

@@ -1,0 +1,324 @@
+"""A real database outage: PostgreSQL stopped under a running gunicorn, then started again.
+
+The test brings its own servers, whatever database the rest of the suite uses: a throwaway
+PostgreSQL cluster (initdb into a temporary directory, a port the kernel reports free, run as
+the postgres user when we are root) and the app served by gunicorn (gunicorn.conf.py) with
+production settings. It checks the pages are served; stops PostgreSQL (`pg_ctl stop -m
+fast`); checks every kind of page is a 503 (a plain page, or JSON under /api/), /readyz too,
+/healthz still 200, and each failed request is one warning log line, no traceback; starts
+PostgreSQL again and checks the same gunicorn, same workers, serves the pages again within a
+few seconds.
+
+Marked `faults`, run in the SQLite pass of `make test` only. Without the PostgreSQL server
+binaries it fails on CI (CI set) and skips elsewhere, saying why.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from catalogue import errors
+
+pytestmark = pytest.mark.faults
+
+RECOVERY_SECONDS = 10
+UNAVAILABLE = "Sorry, the service is unavailable"
+
+
+def require(condition, reason):
+    """Fail on CI, skip elsewhere, when something this test needs is missing."""
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (required on CI)", pytrace=False)
+    pytest.skip(reason)
+
+
+def postgres_bin():
+    """PG_BIN, else the newest Debian cluster binaries, else the directory of pg_ctl on PATH."""
+    candidates = [os.environ.get("PG_BIN", "")]
+    candidates += sorted(
+        (str(path) for path in Path("/usr/lib/postgresql").glob("*/bin")),
+        key=lambda path: int(Path(path).parent.name) if Path(path).parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    if pg_ctl := shutil.which("pg_ctl"):
+        candidates.append(str(Path(pg_ctl).parent))
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "initdb").exists():
+            return Path(candidate)
+    return None
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run(command, **kwargs):
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, **kwargs)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}{result.stderr}"
+    return result
+
+
+class Postgres:
+    """A throwaway cluster in `directory`, on loopback at `port`."""
+
+    def __init__(self, bin_dir, directory):
+        self.bin_dir = bin_dir
+        self.directory = directory
+        self.data = directory / "data"
+        self.port = free_port()
+        # PostgreSQL refuses to run as root: the cluster belongs to the postgres user.
+        self.as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_owner:
+            shutil.chown(directory, "postgres", "postgres")
+
+    def pg_ctl(self, *args):
+        return run([*self.as_owner, str(self.bin_dir / "pg_ctl"), "-D", str(self.data), *args])
+
+    def initdb(self):
+        run(
+            [
+                *self.as_owner,
+                str(self.bin_dir / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ]
+        )
+
+    def start(self):
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.directory}"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self.pg_ctl("-l", str(self.directory / "postgresql.log"), "-w", "-o", options, "start")
+
+    def stop(self, mode="fast"):
+        self.pg_ctl("-m", mode, "-w", "stop")
+
+    def running(self):
+        pid = self.data / "postmaster.pid"
+        return pid.exists()
+
+    def url(self, database):
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+
+class Gunicorn:
+    """gunicorn -c gunicorn.conf.py catalogue.wsgi, in its own process group."""
+
+    def __init__(self, env, directory):
+        self.port = free_port()
+        self.stdout = directory / "gunicorn.out"
+        self.stderr = directory / "gunicorn.err"
+        self.env = {
+            **env,
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": "2",
+            "GUNICORN_THREADS": "2",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.process = None
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "catalogue.wsgi"],
+                cwd=settings.BASE_DIR,
+                env=self.env,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"gunicorn exited:\n{self.stderr.read_text()}"
+            with contextlib.suppress(OSError):
+                if fetch(self.base_url, "/healthz")[0] == 200:
+                    return
+            time.sleep(0.2)
+        raise AssertionError(f"gunicorn did not answer within 30 s:\n{self.stderr.read_text()}")
+
+    def stop(self):
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=15)
+
+    def log_lines(self):
+        """Django's log lines (stdout): every one must be a JSON object."""
+        return [json.loads(line) for line in self.stdout.read_text().splitlines() if line]
+
+    def workers_booted(self):
+        return self.stderr.read_text().count("Booting worker")
+
+
+def fetch(base_url, path):
+    """(status, headers, body) for a GET, whatever the status."""
+    try:
+        with urllib.request.urlopen(base_url + path, timeout=30) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers, error.read().decode()
+
+
+@pytest.fixture(scope="module")
+def servers():
+    """PostgreSQL with the seed catalogue, and gunicorn serving it; both stopped afterwards
+    and their directory removed, whatever happened."""
+    bin_dir = postgres_bin()
+    require(
+        bin_dir is not None,
+        "PostgreSQL server binaries (initdb, pg_ctl) not found: install postgresql or set PG_BIN",
+    )
+    directory = Path(tempfile.mkdtemp(prefix="catalogue-faults-"))
+    directory.chmod(0o755)
+    postgres = Postgres(bin_dir, directory)
+    gunicorn = None
+    try:
+        postgres.initdb()
+        postgres.start()
+        createdb = [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(postgres.port)]
+        run([*createdb, "-U", "postgres", "catalogue_faults"])
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith(("DJANGO_", "GUNICORN_", "DATABASE_URL", "TEST_DATABASE"))
+        }
+        env.update(
+            DJANGO_SETTINGS_MODULE="catalogue.settings",
+            DJANGO_DEBUG="0",
+            DJANGO_SECRET_KEY="faults-test-only-" + "k" * 40,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1",
+            DJANGO_SECURE_SSL_REDIRECT="0",
+            DJANGO_STATIC_ROOT=str(directory / "static"),
+            DATABASE_URL=postgres.url("catalogue_faults"),
+        )
+        manage = [sys.executable, "manage.py"]
+        for command in (
+            ["migrate", "--no-input", "-v", "0"],
+            ["seed_catalogue", "-v", "0"],
+            ["collectstatic", "--no-input", "-v", "0"],
+        ):
+            run(manage + command, cwd=settings.BASE_DIR, env=env)
+        gunicorn = Gunicorn(env, directory)
+        gunicorn.start()
+        yield postgres, gunicorn
+    finally:
+        if gunicorn is not None:
+            gunicorn.stop()
+        if postgres.running():
+            with contextlib.suppress(AssertionError):
+                postgres.stop(mode="immediate")
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def assert_unavailable(base_url, path):
+    """A 503 page (JSON under /api/) with Retry-After and the request id; returns the id."""
+    status, headers, body = fetch(base_url, path)
+    assert status == 503, f"{path}: {status}\n{body[:500]}"
+    assert headers["Retry-After"] == str(errors.RETRY_AFTER_SECONDS), path
+    assert headers["Cache-Control"] == "no-store", path
+    request_id = headers["X-Request-ID"]
+    assert "Traceback" not in body, path
+    if path.startswith("/api/"):
+        assert headers["Content-Type"] == "application/json"
+        assert json.loads(body) == {"detail": errors.DETAILS[503], "request_id": request_id}
+    else:
+        assert headers["Content-Type"] == "text/html; charset=utf-8"
+        assert f'<h1 class="govuk-heading-l">{UNAVAILABLE}</h1>' in body, path
+        assert request_id in body, path
+    return request_id
+
+
+def test_a_database_outage_is_503_and_recovers_by_itself(servers):
+    postgres, gunicorn = servers
+    base = gunicorn.base_url
+
+    status, _, body = fetch(base, "/api/v1/initiatives/?sort=title")
+    assert status == 200
+    slug = json.loads(body)["results"][0]["slug"]
+    pages = [
+        "/",
+        "/initiatives/",
+        f"/initiatives/{slug}/",
+        "/initiatives/export.csv",
+        "/api/v1/initiatives/",
+    ]
+    for path in [*pages, f"/initiatives/{slug}/", "/readyz", "/healthz"]:
+        # The detail page twice: the second is served from the cache.
+        status, _, body = fetch(base, path)
+        assert status == 200, f"{path}: {status}\n{body[:500]}"
+    booted = gunicorn.workers_booted()
+    assert booted == 2
+
+    postgres.stop()
+    # A filter combination never asked for before: nothing of it is cached.
+    uncached = "/initiatives/?q=council&theme=open-data&sort=title"
+    outage_ids = [assert_unavailable(base, path) for path in [*pages, uncached]]
+
+    status, _, body = fetch(base, "/readyz")
+    assert status == 503
+    assert json.loads(body) == {"status": "unavailable", "database": "unreachable"}
+    assert fetch(base, "/healthz")[0] == 200
+
+    # One warning line per failed request, with its id and the reason; no traceback.
+    lines = gunicorn.log_lines()
+    for request_id in outage_ids:
+        (line,) = [line for line in lines if line["request_id"] == request_id]
+        assert line["level"] == "WARNING"
+        assert line["status"] == 503
+        assert line["error"].startswith("database unavailable: "), line
+    assert not [line for line in lines if "exception" in line]
+    assert "Traceback" not in gunicorn.stderr.read_text()
+
+    postgres.start()
+    deadline = time.monotonic() + RECOVERY_SECONDS
+    waiting = [*pages, uncached, "/readyz"]
+    while waiting and time.monotonic() < deadline:
+        waiting = [path for path in waiting if fetch(base, path)[0] != 200]
+        if waiting:
+            time.sleep(0.2)
+    assert not waiting, f"still not 200 {RECOVERY_SECONDS} s after PostgreSQL started: {waiting}"
+    # The same server and workers: nothing was restarted.
+    assert gunicorn.process.poll() is None
+    assert gunicorn.workers_booted() == booted
+
+
+def test_without_the_server_binaries_it_fails_on_ci_and_skips_elsewhere(monkeypatch):
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="required on CI"):
+        require(False, "PostgreSQL server binaries not found")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="binaries not found"):
+        require(False, "PostgreSQL server binaries not found")
