@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_safe
 
 from catalogue.models import Initiative
 
@@ -102,6 +103,7 @@ FORMATS = {
 }
 
 
+@require_safe
 def initiative_citation(request, slug, format):
     """A published case study's citation as a file a reference manager imports."""
     initiative = get_object_or_404(

@@ -21,6 +21,7 @@ from django.http import QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from catalogue import caching
 from catalogue.facets import COUNTS_SQL, TAXONOMIES, terms
@@ -267,6 +268,7 @@ def cross_tab(filterset, counts, links):
     }
 
 
+@require_safe
 def insights(request):
     """The page: the figures for the filters in the query string, each a link to its list.
 

@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
+from django.views.decorators.http import require_safe
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
@@ -20,6 +21,7 @@ def ceiling(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
+@require_safe
 def home(request):
     published = Initiative.objects.published()
     themes = Theme.objects.annotate(
@@ -184,6 +186,7 @@ def detail_page(request, initiative, preview=False):
     }
 
 
+@require_safe
 def initiative_detail(request, slug):
     """One case study. On PostgreSQL the rendered page body is cached under the catalogue
     version (an edit anywhere, a rename, a new related initiative all make a new version);
