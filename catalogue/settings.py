@@ -294,6 +294,9 @@ LOGGING = {
         # tracebacks of unhandled exceptions add anything, and of runserver's only its errors.
         "django.request": {"filters": ["unhandled_exceptions_only"]},
         "django.server": {"level": "ERROR"},
+        # A wrong Host header (scanners send thousands) would log a traceback each; the
+        # request's own line above already records it, as a 400.
+        "django.security.DisallowedHost": {"level": "CRITICAL"},
     },
 }
 

@@ -125,3 +125,13 @@ def test_the_text_format_has_the_request_id_too():
     record = logging.makeLogRecord({"msg": "hello", "levelname": "INFO", "name": "x"})
     logs.RequestIdFilter().filter(record)
     assert "[None] hello" in logs.TextFormatter().format(record)
+
+
+def test_a_wrong_host_is_one_line_not_a_traceback(client, log_lines):
+    response = client.get("/", headers={"Host": "scanner.example"})
+    assert response.status_code == 400
+    lines = log_lines()
+    assert len(lines) == 1, lines
+    assert lines[0]["status"] == 400
+    assert lines[0]["request_id"] == response["X-Request-ID"]
+    assert "exception" not in lines[0]
