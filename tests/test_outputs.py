@@ -524,6 +524,19 @@ def test_exports_stream_in_chunks_with_constant_queries_per_chunk(
         assert content.count(b"/initiatives/initiative-") == 7
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side cursors")
+def test_exports_are_the_same_without_server_side_cursors(client, monkeypatch):
+    """Behind PgBouncer in transaction mode (DJANGO_DISABLE_SERVER_SIDE_CURSORS)."""
+    InitiativeFactory.create_batch(5, countries=["GB"])
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 2)
+    with_cursors = {url: body(client.get(url)) for url in (CSV, JSON)}
+    cache.clear()
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+    for url in (CSV, JSON):
+        assert body(client.get(url)) == with_cursors[url]
+        assert with_cursors[url].count(b"/initiatives/initiative-") == 5
+
+
 def test_head_sends_the_headers_without_running_the_export(client, django_assert_num_queries):
     InitiativeFactory()
     with django_assert_num_queries(ON_POSTGRES + 1):
