@@ -3,7 +3,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -13,7 +13,7 @@ from django_filters.views import FilterView
 
 from catalogue import caching, citations, facets, search
 from catalogue.filters import InitiativeFilter
-from catalogue.models import Initiative, Organisation, Theme
+from catalogue.models import Initiative, Organisation, Partnership, Theme
 
 
 def ceiling(request):
@@ -24,17 +24,19 @@ def ceiling(request):
 @require_safe
 def home(request):
     published = Initiative.objects.published()
-    themes = Theme.objects.annotate(
-        published_count=Count("initiatives", filter=Q(initiatives__status="published"))
-    ).filter(published_count__gt=0)
+
+    def counts():
+        # Linear in the catalogue (1.5 s at 1,000,000 initiatives): cached under its version.
+        themes = Theme.objects.annotate(
+            published_count=Count("initiatives", filter=Q(initiatives__status="published"))
+        ).filter(published_count__gt=0)
+        return list(themes), published.count()
+
+    themes, total = caching.cached(caching.key(request, "home"), counts)
     return render(
         request,
         "catalogue/home.html",
-        {
-            "themes": themes,
-            "latest": published.with_listing()[:6],
-            "total": published.count(),
-        },
+        {"themes": themes, "latest": published.with_listing()[:6], "total": total},
     )
 
 
@@ -219,12 +221,19 @@ def initiative_preview(request, slug):
 def public_organisations():
     """Organisations anyone may see: one is public only through a published initiative.
 
-    Shared by the organisation page and the sitemap, so they never disagree.
+    Shared by the organisation page, the API and the sitemap, so they never disagree.
+
+    Two EXISTS, each an index probe per organisation: `pk IN (subquery) OR pk IN (...)` can
+    only be hashed while the published ids fit in work_mem; past that PostgreSQL rescans them
+    for every organisation (80 s for the sitemap at 300,000 initiatives).
     """
-    published = Initiative.objects.published()
     return Organisation.objects.filter(
-        Q(pk__in=published.values("lead_organisation"))
-        | Q(pk__in=published.values("partnerships__organisation"))
+        Exists(Initiative.objects.published().filter(lead_organisation=OuterRef("pk")))
+        | Exists(
+            Partnership.objects.filter(
+                organisation=OuterRef("pk"), initiative__status=Initiative.Status.PUBLISHED
+            )
+        )
     )
 
 
