@@ -119,9 +119,7 @@ DATABASES = {
 }
 # Behind PgBouncer in transaction mode a server-side cursor (what .iterator() uses for the
 # exports) can outlive its connection's turn: switch them off there.
-DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
-    "DJANGO_DISABLE_SERVER_SIDE_CURSORS"
-)
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DJANGO_DISABLE_SERVER_SIDE_CURSORS")
 # Per-process memory by default; point several app servers at one Redis so cached facet
 # counts and pages are computed once for all of them (tests/test_shared_cache.py).
 if redis_url := os.environ.get("DJANGO_REDIS_URL"):
