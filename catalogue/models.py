@@ -434,6 +434,8 @@ class Initiative(models.Model):
         indexes = [
             models.Index(fields=["status", "-published_at"], name="initiative_status_pub_idx"),
             models.Index(fields=["start_year"], name="initiative_start_year_idx"),
+            # The sitemap's newest date of the published records, without reading them all.
+            models.Index(fields=["status", "updated_at"], name="initiative_status_upd_idx"),
             # Narrow copy of what facets filter and count by: the id sets and the sector,
             # stage and kind counts read it with index-only scans instead of the wide rows.
             models.Index(

@@ -704,6 +704,25 @@ def test_sitemap_lists_every_public_page_and_nothing_else(client, monkeypatch):
             assert client.get(url.removeprefix(origin)).status_code == 200
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="cached on PostgreSQL only")
+def test_sitemap_index_is_cached_until_the_catalogue_changes(
+    client, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(sitemaps.SITEMAPS["initiatives"], "limit", 2)
+    InitiativeFactory.create_batch(3)
+    first = client.get("/sitemap.xml")
+    assert first.status_code == 200
+    with django_assert_num_queries(1):  # the catalogue version, nothing else
+        again = client.get("/sitemap.xml")
+    assert again.content == first.content
+    assert again["Content-Type"] == first["Content-Type"]
+    assert again["X-Robots-Tag"] == first["X-Robots-Tag"]
+    assert first.text.count("sitemap-initiatives.xml") == 2
+    # A new page of initiatives appears in the index at once.
+    InitiativeFactory.create_batch(2)
+    assert client.get("/sitemap.xml").text.count("sitemap-initiatives.xml") == 3
+
+
 def test_robots_txt(client, settings):
     response = client.get("/robots.txt")
     assert response.status_code == 200
