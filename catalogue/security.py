@@ -31,6 +31,7 @@ def locked_out(request, original_response=None, credentials=None):
     """django-axes' answer to a sign-in refused for too many failures: 429, with when to
     try again both for people (the page) and for clients (Retry-After)."""
     from axes.helpers import get_client_username, get_cool_off
+    from django.contrib import admin
     from django.shortcuts import render
 
     cool_off = get_cool_off(request)
@@ -38,11 +39,10 @@ def locked_out(request, original_response=None, credentials=None):
         request,
         "admin/locked_out.html",
         {
+            **admin.site.each_context(request),
             "failure_limit": settings.AXES_FAILURE_LIMIT,
             "username": get_client_username(request, credentials) or "",
             "minutes": round(cool_off.total_seconds() / 60) if cool_off else None,
-            "site_title": "Catalogue admin",
-            "site_header": "Case-study catalogue: editors",
         },
         status=429,
     )

@@ -6,7 +6,6 @@ PAGE_SIZE URLs, `?p=2` and on), so it holds at any catalogue size.
 
 from django.contrib.sitemaps import GenericSitemap, Sitemap
 from django.contrib.sitemaps import views as sitemap_views
-from django.core.cache import cache
 from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
@@ -64,15 +63,15 @@ cached = cache_control(public=True, max_age=3600)
 def sitemap_index(request):
     """The index, kept under the catalogue version: it counts every public initiative and
     organisation and reads each section's newest date, which is linear in the catalogue."""
+
+    def build():
+        response = sitemap_views.index(request, SITEMAPS, sitemap_url_name="sitemap-section")
+        response.render()
+        return response.content, dict(response.headers)
+
     key = caching.key(request, "sitemap-index", request.get_host(), request.is_secure())
-    if key is not None and (stored := cache.get(key)) is not None:
-        content, headers = stored
-        return HttpResponse(content, headers=headers)
-    response = sitemap_views.index(request, SITEMAPS, sitemap_url_name="sitemap-section")
-    response.render()
-    if key is not None and response.status_code == 200:
-        cache.set(key, (response.content, dict(response.headers)), caching.TTL)
-    return response
+    content, headers = caching.cached(key, build)
+    return HttpResponse(content, headers=headers)
 
 
 @require_safe

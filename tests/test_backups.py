@@ -36,6 +36,7 @@ from catalogue import health
 from catalogue.models import Initiative
 from catalogue.search import rank, search
 from tests.factories import InitiativeFactory
+from tests.support import require
 from tests.test_catalogue_transfer import catalogue, export, import_, snapshot, users  # noqa: F401
 from tests.test_workflow import member_of
 
@@ -47,15 +48,6 @@ SCRIPT = settings.BASE_DIR / "ops" / "backup.py"
 QUERY = "digital OR data OR quokkaworks"
 # Tables of the apps whose every row a pg_dump restore must bring back.
 APPS = ("catalogue", "auth", "reversion")
-
-
-def require(condition, reason):
-    """Fail on CI, skip elsewhere, when something these tests need is missing."""
-    if condition:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (required on CI)", pytrace=False)
-    pytest.skip(reason)
 
 
 postgres_only = pytest.mark.skipif(

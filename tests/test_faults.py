@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,20 +30,12 @@ import pytest
 from django.conf import settings
 
 from catalogue import errors
+from tests.support import free_port, require
 
 pytestmark = pytest.mark.faults
 
 RECOVERY_SECONDS = 10
 UNAVAILABLE = "Sorry, the service is unavailable"
-
-
-def require(condition, reason):
-    """Fail on CI, skip elsewhere, when something this test needs is missing."""
-    if condition:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (required on CI)", pytrace=False)
-    pytest.skip(reason)
 
 
 def postgres_bin():
@@ -61,12 +52,6 @@ def postgres_bin():
         if candidate and (Path(candidate) / "initdb").exists():
             return Path(candidate)
     return None
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run(command, **kwargs):

@@ -4,10 +4,8 @@ Cached parts are keyed by the catalogue version PostgreSQL keeps, so what one se
 serves the others, and a write anywhere makes every server compute afresh.
 """
 
-import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 
@@ -18,6 +16,7 @@ from django.db import connection
 
 from catalogue.models import Initiative
 from tests.factories import DraftFactory, InitiativeFactory
+from tests.support import free_port, require
 
 pytestmark = [
     pytest.mark.django_db,
@@ -27,20 +26,10 @@ pytestmark = [
 ]
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
     server = shutil.which("redis-server")
-    if server is None:
-        message = "redis-server is not installed (apt-get install redis-server)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}: the shared-cache tests are required on CI")
-        pytest.skip(message)
+    require(server is not None, "redis-server is not installed (apt-get install redis-server)")
     port = free_port()
     process = subprocess.Popen(
         [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.browser.conftest import require
+from tests.support import require
 
 NODE_MODULES = Path(settings.BASE_DIR) / "node_modules"
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
