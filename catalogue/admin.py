@@ -4,14 +4,17 @@ import reversion
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from reversion.admin import VersionAdmin
+from reversion.models import Version
 
-from catalogue import workflow
+from catalogue import history, records, workflow
 from catalogue.models import (
     Barrier,
     Driver,
@@ -21,6 +24,7 @@ from catalogue.models import (
     Outcome,
     Partnership,
     Place,
+    Proposal,
     Sector,
     Source,
     Status,
@@ -38,17 +42,60 @@ class PartnershipInline(admin.TabularInline):
     autocomplete_fields = ["organisation"]
 
 
-class MetricInline(admin.TabularInline):
-    model = Metric
-    extra = 1
-    fields = ["label", "value", "unit", "direction", "baseline", "period", "source"]
+class MetricForm(forms.ModelForm):
+    """A metric cites one of its record's sources: one already saved, or one being added in
+    the same form (numbered as the Sources section numbers its new rows), so no second save
+    is needed before a new record's metric can cite its new source."""
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # A metric cites one of its own initiative's sources.
-        if db_field.name == "source":
-            object_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = Source.objects.filter(initiative_id=object_id or None)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    cites = forms.ChoiceField(
+        label="Source",
+        required=False,
+        help_text="The source its figure comes from. A new source is numbered as in Sources.",
+    )
+    choices = [("", "---------")]
+
+    class Meta:
+        model = Metric
+        fields = ["label", "value", "unit", "direction", "baseline", "period"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cites"].choices = self.choices
+        if self.instance.source_id:
+            self.initial.setdefault("cites", str(self.instance.source_id))
+
+
+class MetricFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        sources = "sources"  # SourceInline's formset prefix
+        data = self.data
+        try:
+            saved = int(data.get(f"{sources}-INITIAL_FORMS", 0))
+        except ValueError:
+            return  # the sources formset reports its own broken management form
+        for form in self.forms:
+            cites = (getattr(form, "cleaned_data", None) or {}).get("cites") or ""
+            if not cites or form.cleaned_data.get("DELETE"):
+                continue
+            if cites.startswith("#"):
+                index = int(cites[1:]) - 1
+                title = data.get(f"{sources}-{index}-title", "").strip()
+                if index < saved or not title or data.get(f"{sources}-{index}-DELETE"):
+                    form.add_error(
+                        "cites",
+                        f"There is no new source {cites} with a title in Sources below: "
+                        "fill it in, or choose another source.",
+                    )
+            else:
+                for index in range(saved):
+                    if data.get(f"{sources}-{index}-id") == cites and data.get(
+                        f"{sources}-{index}-DELETE"
+                    ):
+                        form.add_error(
+                            "cites",
+                            "This source is being removed: choose another, or keep the source.",
+                        )
 
 
 class SourceFormSet(BaseInlineFormSet):
@@ -79,6 +126,32 @@ class SourceInline(admin.StackedInline):
         return formset
 
 
+# Rows a metric may cite beyond the sources already saved: the new rows the form offers.
+NEW_SOURCE_CHOICES = SourceInline.extra + 4
+
+
+class MetricInline(admin.TabularInline):
+    model = Metric
+    form = MetricForm
+    formset = MetricFormSet
+    extra = 1
+    fields = ["label", "value", "unit", "direction", "baseline", "period", "cites"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        saved = list(Source.objects.filter(initiative=obj.pk)) if obj and obj.pk else []
+        choices = [
+            ("", "---------"),
+            *((str(source.pk), str(source)) for source in saved),
+            *(
+                (f"#{n}", f"New source #{n} (in Sources below)")
+                for n in range(len(saved) + 1, len(saved) + 1 + NEW_SOURCE_CHOICES)
+            ),
+        ]
+        formset.form = type(formset.form.__name__, (formset.form,), {"choices": choices})
+        return formset
+
+
 @dataclass(frozen=True)
 class WorkflowState:
     """What one change-form request does to the record's status."""
@@ -94,6 +167,24 @@ class WorkflowState:
 class InitiativeForm(forms.ModelForm):
     workflow_state = None
     user = None
+
+    history_comment = forms.CharField(
+        label="Comment for the history",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional: why you made this change or step. History shows it with your name.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stage = self.fields.get("stage")
+        if stage is not None and not self.instance.pk:
+            # The editor chooses: no stage is assumed for a new record.
+            stage.choices = [("", "Choose a stage"), *Initiative.Stage.choices]
+            stage.initial = ""
+            self.initial["stage"] = ""
+            stage.error_messages["required"] = "Choose the stage the initiative has reached."
 
     def clean(self):
         cleaned_data = super().clean()
@@ -124,10 +215,19 @@ class InitiativeForm(forms.ModelForm):
         return cleaned_data
 
 
+class _RolledBack(Exception):
+    """Leaves a transaction that saved a proposal's form, so nothing of it stays."""
+
+    def __init__(self, result):
+        self.result = result
+
+
 @admin.register(Initiative)
 class InitiativeAdmin(VersionAdmin):
     form = InitiativeForm
     history_latest_first = True
+    object_history_template = "admin/catalogue/initiative/object_history.html"
+    change_list_template = "admin/catalogue/initiative/change_list.html"
     list_display = ["title", "status", "lead_organisation", "sector", "stage", "updated_at"]
     list_select_related = ["lead_organisation", "sector"]
     list_filter = [
@@ -155,7 +255,8 @@ class InitiativeAdmin(VersionAdmin):
         "created_by",
         "updated_by",
     ]
-    inlines = [PartnershipInline, MetricInline, SourceInline]
+    # Sources before metrics: a metric cites a source, new ones included, saved first.
+    inlines = [PartnershipInline, SourceInline, MetricInline]
     actions = [
         "submit_for_review",
         "return_to_draft",
@@ -197,7 +298,14 @@ class InitiativeAdmin(VersionAdmin):
                 ],
             },
         ),
+        ("History", {"fields": ["history_comment"]}),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            return [f for f in fieldsets if f[0] != "History"]  # nothing to comment on
+        return fieldsets
 
     def view_on_site(self, obj):
         if obj.is_published:
@@ -209,20 +317,85 @@ class InitiativeAdmin(VersionAdmin):
     def has_publish_permission(self, request):
         return request.user.has_perm(workflow.PUBLISH_PERMISSION)
 
+    @staticmethod
+    def status_now(request, obj):
+        """The record's status in the database now. A History preview has already reverted
+        the row inside its transaction, so obj.status may be the old version's: never use
+        that to decide who may change the record."""
+        now = getattr(request, "status_now", None)
+        return now if now is not None else obj.status
+
     def has_change_permission(self, request, obj=None):
         if not super().has_change_permission(request, obj):
             return False
-        if obj is not None and obj.status in (Status.PUBLISHED, Status.ARCHIVED):
+        if obj is None:
+            return True
+        status = self.status_now(request, obj)
+        if status == Status.PUBLISHED and getattr(request, "proposing", False):
+            return True  # the form is saved as a proposal, never onto the live record
+        if status in (Status.PUBLISHED, Status.ARCHIVED):
             # Editors may read published and archived records but not change them.
             return self.has_publish_permission(request)
         return True
 
-    # The change form: status moves only through the workflow's buttons.
+    # The change form: status moves only through the workflow's buttons; an Editor's
+    # changes to a published record, or a Publisher's when asked, become a proposal.
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None and obj.status == Status.PUBLISHED:
+            publisher = self.has_publish_permission(request)
+            request.proposing = not publisher or "_propose" in request.POST
+            if request.method == "POST" and request.proposing:
+                return self._propose(request, obj, object_id, form_url, extra_context)
+            request.proposing = not publisher  # a Publisher's form saves onto the live record
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _propose(self, request, obj, object_id, form_url, extra_context):
+        """Save the form as the proposal it is: the admin's own save path runs, validation,
+        inlines and publishing rules included, and is then rolled back, keeping only the
+        record it would have made."""
+        if request.POST.get("_transition"):
+            messages.error(request, "Proposed changes cannot change the status. Nothing was saved.")
+            return HttpResponseRedirect(request.get_full_path())
+        request.saving_proposal = True
+        try:
+            with transaction.atomic():
+                base = records.snapshot(Initiative.objects.select_for_update().get(pk=obj.pk))
+                response = self.changeform_view(request, object_id, form_url, extra_context)
+                if response.status_code != 302:
+                    if hasattr(response, "render"):
+                        response.render()  # with the form's errors, before the rollback
+                    raise _RolledBack(response)
+                raise _RolledBack(records.snapshot(Initiative.objects.get(pk=obj.pk)))
+        except _RolledBack as rolled_back:
+            result = rolled_back.result
+        finally:
+            request.saving_proposal = False
+        if not isinstance(result, dict):
+            return result
+        proposal = workflow.propose(
+            obj, base, result, request.user, request.POST.get("history_comment", "")
+        )
+        if proposal is None:
+            messages.warning(request, "You changed nothing, so nothing was proposed.")
+            return HttpResponseRedirect(request.get_full_path())
+        messages.success(
+            request,
+            "Your changes are kept as a proposal for a Publisher to review. The public still "
+            "sees the published version.",
+        )
+        return HttpResponseRedirect(proposal.get_absolute_url())
+
+    def message_user(self, request, *args, **kwargs):
+        if getattr(request, "saving_proposal", False):
+            return  # the admin's "changed successfully": nothing was, yet
+        super().message_user(request, *args, **kwargs)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id)) if object_id else None
-        # Restoring a version keeps the status the record has now (see revision_view).
-        current = getattr(request, "restore_status", None) or (obj.status if obj else Status.DRAFT)
+        current = self.status_now(request, obj) if obj else Status.DRAFT
+        proposing = getattr(request, "proposing", False)
         transition = None
         if request.method == "POST" and request.POST.get("_transition"):
             transition = workflow.TRANSITIONS.get(request.POST["_transition"])
@@ -230,15 +403,28 @@ class InitiativeAdmin(VersionAdmin):
                 messages.error(request, "That is not a workflow step. Nothing was saved.")
                 return HttpResponseRedirect(request.get_full_path())
         request.workflow_state = WorkflowState(current=current, transition=transition)
+        publisher = self.has_publish_permission(request)
         extra_context = {
             **(extra_context or {}),
             # A new record can only be saved as a draft, submitted or published.
-            "transitions": [
+            "transitions": []
+            if proposing
+            else [
                 t
                 for t in workflow.available(current, request.user)
                 if obj or t.name in ("submit", "publish")
             ],
             "current_status": Status(current),
+            # Who may propose changes here, and whether saving does anything else.
+            "may_propose": obj is not None
+            and current == Status.PUBLISHED
+            and not (
+                getattr(request, "status_now", None)  # not in History's restore
+            ),
+            "proposal_only": proposing and not publisher,
+            "open_proposals": list(obj.proposals.filter(state="open").select_related("created_by"))
+            if obj is not None and current == Status.PUBLISHED
+            else [],
         }
         return super().changeform_view(request, object_id, form_url, extra_context)
 
@@ -258,7 +444,44 @@ class InitiativeAdmin(VersionAdmin):
             obj.created_by = request.user
         obj.updated_by = request.user
         obj.status = request.workflow_state.target
+        restoring = getattr(request, "restoring", None)
+        if restoring is not None:
+            # Publication dates are the record's story, not a version's content.
+            obj.published_at = restoring.published_at
         super().save_model(request, obj, form, change)
+        if reversion.is_active():
+            workflow.record_step(
+                obj, self._step(request, change), form.cleaned_data.get("history_comment", "")
+            )
+
+    def _step(self, request, change):
+        if getattr(request, "recovering", False):
+            return "recovered"
+        if getattr(request, "restoring", None) is not None:
+            return "restored"
+        transition = request.workflow_state.transition
+        if transition:
+            return transition.name
+        return "edited" if change else "added"
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Metric:
+            # What "New source #N" means: the Nth row of Sources, saved just before.
+            rows = getattr(request, "source_rows", {})
+            for metric_form in formset.forms:
+                if metric_form in formset.deleted_forms or not hasattr(metric_form, "cleaned_data"):
+                    continue
+                cites = metric_form.cleaned_data.get("cites") or ""
+                if cites.startswith("#"):
+                    metric_form.instance.source_id = getattr(rows.get(cites), "pk", None)
+                else:
+                    metric_form.instance.source_id = int(cites) if cites else None
+        super().save_formset(request, form, formset, change)
+        if formset.model is Source:
+            request.source_rows = {
+                f"#{n}": source_form.instance
+                for n, source_form in enumerate(formset.forms, start=1)
+            }
 
     def construct_change_message(self, request, form, formsets, add=False):
         message = super().construct_change_message(request, form, formsets, add)
@@ -281,21 +504,95 @@ class InitiativeAdmin(VersionAdmin):
     def response_change(self, request, obj):
         return self._after_save(request, obj, super().response_change(request, obj))
 
-    # History: restoring never changes the status; a recovered record comes back a draft.
+    # History. Who may restore or recover is decided by the record as it is in the database
+    # now and the user's role, never by the version being previewed (which reversion has
+    # already written into the row when the form is built). A restore keeps the record's
+    # status and publication dates; a recovered record comes back a draft.
 
     def revision_view(self, request, object_id, version_id, extra_context=None):
-        current = Initiative.objects.filter(pk=unquote(object_id)).values_list("status", flat=True)
-        request.restore_status = current.first()
+        pk = unquote(object_id)
+        now = Initiative.objects.filter(pk=pk).only("status", "published_at").first()
+        version = history.version_of(pk, version_id)
+        if version is None:
+            raise Http404("No such version of this initiative.")
+        if now is None:
+            messages.error(
+                request,
+                "This initiative has been deleted. A Publisher can bring it back from "
+                "“Recover deleted initiatives”.",
+            )
+            return HttpResponseRedirect(reverse("admin:catalogue_initiative_changelist"))
+        request.status_now = now.status
+        request.restoring = now
+        if not self.has_change_permission(request, now):
+            if request.method == "POST":
+                raise PermissionDenied
+            messages.info(
+                request,
+                f"This record is {now.get_status_display().lower()}: only a Publisher can "
+                "restore an earlier version of it. You can read this version here.",
+            )
         return super().revision_view(request, object_id, version_id, extra_context)
 
     def recover_view(self, request, version_id, extra_context=None):
-        request.restore_status = Status.DRAFT
+        # Undoing a deletion is a Publisher's decision, as the deletion was.
+        if not (self.has_publish_permission(request) and self.has_add_permission(request)):
+            raise PermissionDenied
+        version = Version.objects.filter(pk=version_id).select_related("content_type").first()
+        if version is None or version.content_type.model_class() is not Initiative:
+            raise Http404("No such deleted initiative.")
+        if Initiative.objects.filter(pk=version.object_id).exists():
+            messages.error(
+                request,
+                "That initiative has not been deleted: restore an earlier version from its "
+                "History instead.",
+            )
+            return HttpResponseRedirect(
+                reverse("admin:catalogue_initiative_history", args=[version.object_id])
+            )
+        request.status_now = Status.DRAFT
+        request.recovering = True
         return super().recover_view(request, version_id, extra_context)
+
+    def recoverlist_view(self, request, extra_context=None):
+        if not self.has_publish_permission(request):
+            raise PermissionDenied
+        return super().recoverlist_view(request, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        pk = unquote(object_id)
+        context = {
+            "events": history.timeline(pk, lambda v: history.revision_url(pk, v)),
+            "comparison": self._comparison(request, pk),
+            **(extra_context or {}),
+        }
+        return admin.ModelAdmin.history_view(self, request, object_id, context)
+
+    def _comparison(self, request, pk):
+        """The differences between the two versions chosen in History, if any were."""
+        if "older" not in request.GET and "newer" not in request.GET:
+            return None
+        older = history.version_of(pk, request.GET.get("older", ""))
+        newer = history.version_of(pk, request.GET.get("newer", ""))
+        if older is None or newer is None:
+            return {"error": "Choose two versions of this record to compare."}
+        if older.revision.date_created > newer.revision.date_created:
+            older, newer = newer, older
+        return {
+            "older": older,
+            "newer": newer,
+            "changes": history.compare(pk, older, newer),
+        }
 
     def changelist_view(self, request, extra_context=None):
         # Unlike VersionAdmin, no revision around the whole list: each workflow action
         # records one revision per initiative, so restoring one never reverts the others.
-        context = {"has_change_permission": self.has_change_permission(request)}
+        context = {
+            "has_change_permission": self.has_change_permission(request),
+            "may_recover": self.has_publish_permission(request),
+        }
         return admin.ModelAdmin.changelist_view(self, request, {**context, **(extra_context or {})})
 
     def delete_model(self, request, obj):
@@ -313,6 +610,7 @@ class InitiativeAdmin(VersionAdmin):
                 reversion.add_to_revision(initiative)
                 reversion.set_user(request.user)
                 reversion.set_comment("Deleted")
+                workflow.record_step(initiative, "deleted")
 
     # Workflow actions on the list.
 
@@ -362,6 +660,97 @@ class InitiativeAdmin(VersionAdmin):
     )
     def bring_back_as_draft(self, request, queryset):
         self._run_transition(request, queryset, "unarchive")
+
+
+class ProposalAdmin(admin.ModelAdmin):
+    """Proposed changes to published records: the review queue, and each proposal's
+    differences with Publish and Discard."""
+
+    list_display = ["__str__", "state", "created_by", "created_at", "decided_by"]
+    list_filter = ["state"]
+    list_select_related = ["initiative", "created_by", "decided_by"]
+    search_fields = ["initiative__title", "comment"]
+    change_form_template = "admin/catalogue/proposal/review.html"
+
+    # Anyone who may read initiatives may read proposals; deciding is checked per step.
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("catalogue.view_initiative")
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        return False  # proposals are made from a published record's change form
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("initiative")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        proposal = self.get_object(request, unquote(object_id))
+        if proposal is None or not self.has_view_permission(request, proposal):
+            raise PermissionDenied if proposal else Http404("No such proposal.")
+        comment = request.POST.get("comment", "")
+        error = None
+        if request.method == "POST":
+            step = request.POST.get("step")
+            try:
+                if step == "publish":
+                    workflow.publish_proposal(proposal, request.user, comment)
+                    messages.success(
+                        request, f"Published the proposed changes: “{proposal.initiative}”."
+                    )
+                elif step == "discard":
+                    workflow.discard_proposal(proposal, request.user, comment)
+                    messages.success(
+                        request, f"Discarded the proposed changes: “{proposal.initiative}”."
+                    )
+                else:
+                    raise workflow.TransitionError({"step": "Choose Publish or Discard."})
+            except workflow.TransitionError as refused:
+                error = " ".join(refused.problems.values())
+            else:
+                return HttpResponseRedirect(request.get_full_path())
+        live = records.snapshot(proposal.initiative)
+        names = records.Names(live, proposal.base, proposal.proposed)
+        merged, conflicts = records.merge(proposal.base, proposal.proposed, live)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": str(proposal),
+            "subtitle": None,
+            "proposal": proposal,
+            "original": proposal,
+            "changes": records.differences(live, merged, names),
+            "proposed_changes": records.differences(proposal.base, proposal.proposed, names),
+            "conflicts": conflicts,
+            "may_publish": proposal.is_open and request.user.has_perm(workflow.PUBLISH_PERMISSION),
+            "may_discard": proposal.is_open
+            and (
+                request.user.has_perm(workflow.PUBLISH_PERMISSION)
+                or proposal.created_by_id == request.user.pk
+            ),
+            "error": error,
+            "comment": comment,
+            "record_url": reverse(
+                "admin:catalogue_initiative_change", args=[proposal.initiative_id]
+            ),
+            "history_url": reverse(
+                "admin:catalogue_initiative_history", args=[proposal.initiative_id]
+            ),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(
+            request, self.change_form_template, context, status=400 if error else 200
+        )
+
+
+admin.site.register(Proposal, ProposalAdmin)
 
 
 class TaxonomyAdmin(admin.ModelAdmin):

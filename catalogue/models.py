@@ -611,6 +611,116 @@ class CatalogueVersion(models.Model):
         return reverse("initiative-list")
 
 
+class HistoryAction(models.TextChoices):
+    ADDED = "added", "Added"
+    EDITED = "edited", "Edited"
+    SUBMITTED = "submit", "Submitted for review"
+    RETURNED = "withdraw", "Returned to draft"
+    PUBLISHED = "publish", "Published"
+    UNPUBLISHED = "unpublish", "Unpublished"
+    ARCHIVED = "archive", "Archived"
+    UNARCHIVED = "unarchive", "Brought back from the archive as a draft"
+    RESTORED = "restored", "Restored an earlier version"
+    RECOVERED = "recovered", "Recovered after deletion, as a draft"
+    DELETED = "deleted", "Deleted"
+    PROPOSAL_PUBLISHED = "proposal-published", "Published proposed changes"
+    IMPORTED = "imported", "Imported"
+
+
+class HistoryEntry(models.Model):
+    """What one revision in an initiative's history was, in words, and the comment typed
+    when making it. Attached to django-reversion's revision (reversion.add_meta)."""
+
+    Action = HistoryAction
+
+    revision = models.OneToOneField(
+        "reversion.Revision", on_delete=models.CASCADE, related_name="entry"
+    )
+    # A plain number, not a foreign key: a deleted record's history stays, for its recovery.
+    initiative_pk = models.PositiveBigIntegerField(db_index=True)
+    action = models.CharField(max_length=32, choices=Action)
+    comment = models.TextField(blank=True)
+    proposal = models.ForeignKey(
+        "Proposal", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-revision__date_created"]
+        verbose_name_plural = "history entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=HistoryAction.values),
+                name="historyentry_action_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.get_action_display()
+
+    def get_absolute_url(self):
+        return reverse("admin:catalogue_initiative_history", args=[self.initiative_pk])
+
+
+class Proposal(models.Model):
+    """Changes to a published record, kept beside the live version until a Publisher
+    publishes or discards them. The public never sees a proposal.
+
+    `base` is the record as it was when proposed and `proposed` the record as proposed, both
+    snapshots (catalogue.records). Publishing applies only what differs between the two, so
+    several proposals on one record can be published in turn unless they change the same
+    thing (see workflow.publish_proposal).
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", "Waiting for a Publisher"
+        PUBLISHED = "published", "Published"
+        DISCARDED = "discarded", "Discarded"
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="proposals")
+    base = models.JSONField()
+    proposed = models.JSONField()
+    comment = models.TextField("Why these changes", blank=True)
+    state = models.CharField(max_length=16, choices=State, default=State.OPEN)
+    created_at = models.DateTimeField(default=now_to_the_second)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decision_comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["state", "initiative"], name="proposal_state_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["open", "published", "discarded"]),
+                name="proposal_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="open") | Q(decided_at__isnull=False),
+                name="proposal_decided_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        who = self.created_by or "someone no longer here"
+        return f"Changes to “{self.initiative}” proposed by {who}"
+
+    def get_absolute_url(self):
+        return reverse("admin:catalogue_proposal_change", args=[self.pk])
+
+    @property
+    def is_open(self):
+        return self.state == self.State.OPEN
+
+
 # History (django-reversion): an initiative's version holds its fields and tags, and follows
 # its partnerships, metrics and sources, so one revision restores the whole record.
 reversion.register(Partnership)

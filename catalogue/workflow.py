@@ -9,9 +9,12 @@ nothing incomplete goes public.
 from dataclasses import dataclass
 
 import reversion
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from catalogue.models import Initiative, Status
+from catalogue import records
+from catalogue.models import HistoryEntry, Initiative, Proposal, Status
 
 PUBLISH_PERMISSION = "catalogue.publish_initiative"
 CHANGE_PERMISSION = "catalogue.change_initiative"
@@ -179,9 +182,121 @@ def apply(initiative, name, user, comment=""):
         locked.updated_by = user if user.is_authenticated else None
         locked.save()
         reversion.set_user(locked.updated_by)
-        reversion.set_comment(comment or transition.done)
+        reversion.set_comment(transition.done)
+        record_step(locked, transition.name, comment)
     initiative.status = locked.status
     initiative.published_at = locked.published_at
     initiative.updated_at = locked.updated_at
     initiative.updated_by = locked.updated_by
     return transition
+
+
+def record_step(initiative, action, comment="", proposal=None):
+    """Say in the revision being made what it was, and the comment typed with it.
+
+    Call inside reversion.create_revision(), once per revision.
+    """
+    reversion.add_meta(
+        HistoryEntry,
+        initiative_pk=initiative.pk,
+        action=action,
+        comment=(comment or "").strip(),
+        proposal=proposal,
+    )
+
+
+# Proposed changes to a published record: kept beside it until a Publisher decides.
+
+
+def propose(initiative, base, proposed, user, comment=""):
+    """Keep `proposed` (a snapshot) as a proposal for the published `initiative`.
+
+    Returns the Proposal, or None when it changes nothing.
+    """
+    proposed = records.renumber_new_rows(base, proposed)
+    if proposed == base:
+        return None
+    return Proposal.objects.create(
+        initiative=initiative,
+        base=base,
+        proposed=proposed,
+        comment=(comment or "").strip(),
+        created_by=user if user.is_authenticated else None,
+    )
+
+
+def _open_proposal(proposal):
+    locked = Proposal.objects.select_for_update().get(pk=proposal.pk)
+    if not locked.is_open:
+        raise TransitionError(
+            {"state": f"This proposal has already been {locked.get_state_display().lower()}."}
+        )
+    return locked
+
+
+def publish_proposal(proposal, user, comment=""):
+    """Apply a proposal to its live record, in one step, recorded in its history.
+
+    Raises TransitionError, changing nothing, when the user may not, the proposal is no
+    longer open, the record is no longer published, what it changes has changed in the live
+    record since, or the result would break the publishing rules.
+    """
+    if not user.has_perm(PUBLISH_PERMISSION):
+        raise TransitionError({"state": "Only a Publisher can publish proposed changes."})
+    try:
+        with transaction.atomic(), reversion.create_revision():
+            locked = _open_proposal(proposal)
+            initiative = Initiative.objects.select_for_update().get(pk=locked.initiative_id)
+            if initiative.status != Status.PUBLISHED:
+                raise TransitionError(
+                    {
+                        "state": f"The record is {initiative.get_status_display().lower()} "
+                        "now, not published: edit it directly, or discard this proposal."
+                    }
+                )
+            merged, conflicts = records.merge(
+                locked.base, locked.proposed, records.snapshot(initiative)
+            )
+            if conflicts:
+                raise TransitionError(
+                    {
+                        "conflicts": "Changed in the published record since this proposal "
+                        "was made: " + "; ".join(conflicts) + ". Discard this proposal and "
+                        "propose the changes again from the record as it is now."
+                    }
+                )
+            initiative.updated_by = user
+            records.write(initiative, merged)
+            problems = publication_problems(initiative)
+            if problems:
+                raise TransitionError(problems)
+            locked.state = Proposal.State.PUBLISHED
+            locked.decided_by = user
+            locked.decided_at = timezone.now()
+            locked.decision_comment = (comment or "").strip()
+            locked.save()
+            reversion.add_to_revision(initiative)
+            reversion.set_user(user)
+            reversion.set_comment(f"Published changes proposed by {locked.created_by or 'someone'}")
+            record_step(initiative, HistoryEntry.Action.PROPOSAL_PUBLISHED, comment, locked)
+    except ValidationError as error:
+        raise TransitionError({"state": " ".join(error.messages)}) from error
+    proposal.refresh_from_db()
+    return proposal
+
+
+def discard_proposal(proposal, user, comment=""):
+    """Close a proposal without changing the record: its proposer or a Publisher may."""
+    with transaction.atomic():
+        locked = _open_proposal(proposal)
+        if not (user.has_perm(PUBLISH_PERMISSION) or locked.created_by_id == user.pk):
+            raise TransitionError(
+                {"state": "Only a Publisher or the person who proposed it can discard this."}
+            )
+        locked.state = Proposal.State.DISCARDED
+        locked.decided_by = user
+        locked.decided_at = timezone.now()
+        locked.decision_comment = (comment or "").strip()
+        locked.save()
+    proposal.refresh_from_db()
+    return proposal

@@ -35,10 +35,10 @@ from psycopg.conninfo import make_conninfo
 from catalogue import health
 from catalogue.models import Initiative
 from catalogue.search import rank, search
+from tests.admin_support import member_of
 from tests.factories import InitiativeFactory
 from tests.support import require
 from tests.test_catalogue_transfer import catalogue, export, import_, snapshot, users  # noqa: F401
-from tests.test_workflow import member_of
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,7 @@ import pytest
 from reversion.models import Version
 
 from catalogue.models import Initiative, Status, Theme
-from tests.factories import DraftFactory, InitiativeFactory, OrganisationFactory, term
-from tests.test_workflow import (
+from tests.admin_support import (
     ADMIN,
     client_for,
     form_data,
@@ -16,6 +15,7 @@ from tests.test_workflow import (
     post_change,
     run_action,
 )
+from tests.factories import DraftFactory, InitiativeFactory, OrganisationFactory, term
 
 pytestmark = pytest.mark.django_db
 

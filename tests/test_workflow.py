@@ -3,23 +3,22 @@
 import datetime
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.test import Client
 
 from catalogue import workflow
 from catalogue.models import Initiative, Status
+from tests.admin_support import (
+    ADMIN,
+    client_for,
+    form_data,
+    member_of,
+    new_record_data,
+    post_change,
+    run_action,
+)
 from tests.factories import DraftFactory, InitiativeFactory, OrganisationFactory
 
 pytestmark = pytest.mark.django_db
-
-ADMIN = "/admin/catalogue/initiative/"
-
-
-def member_of(group_name, username):
-    user = get_user_model().objects.create_user(username, password="x" * 20, is_staff=True)
-    user.groups.add(Group.objects.get(name=group_name))
-    return user
 
 
 @pytest.fixture
@@ -30,57 +29,6 @@ def editor():
 @pytest.fixture
 def publisher():
     return member_of("Publishers", "pat")
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def form_data(response):
-    """What the admin change form would post back unchanged, inlines included."""
-    data = {}
-    forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        management = formset.management_form
-        for name in management.fields:
-            data[f"{formset.prefix}-{name}"] = management[name].value()
-        forms.extend(formset.forms)
-    for form in forms:
-        for name in form.fields:
-            value = form[name].value()
-            if value is not None and value is not False:
-                data[form.add_prefix(name)] = value
-    return data
-
-
-def post_change(client, initiative, transition=None, **changes):
-    url = f"{ADMIN}{initiative.pk}/change/"
-    data = form_data(client.get(url))
-    data.update(changes)
-    if transition:
-        data["_transition"] = transition
-    return client.post(url, data)
-
-
-def new_record_data(lead, **extra):
-    return {
-        "title": "Shared care records",
-        "slug": "shared-care-records",
-        "summary": "Joined-up records for carers.",
-        "lead_organisation": lead.pk,
-        "stage": "pilot",
-        "evidence_level": 1,
-        "partnerships-TOTAL_FORMS": 0,
-        "partnerships-INITIAL_FORMS": 0,
-        "metrics-TOTAL_FORMS": 0,
-        "metrics-INITIAL_FORMS": 0,
-        "sources-TOTAL_FORMS": 0,
-        "sources-INITIAL_FORMS": 0,
-        **extra,
-    }
 
 
 def test_groups_are_created_with_the_right_permissions():
@@ -210,16 +158,28 @@ def test_the_status_field_cannot_be_posted_directly(editor):
     assert initiative.status == Status.DRAFT
 
 
-def test_an_editor_can_read_but_not_change_a_published_record(editor):
+def test_an_editor_can_only_propose_changes_to_a_published_record(editor):
     client = client_for(editor)
     initiative = InitiativeFactory()
     page = client.get(f"{ADMIN}{initiative.pk}/change/")
     assert page.status_code == 200
     assert b'name="_save"' not in page.content
+    assert b'name="_propose"' in page.content
+    assert b'name="_transition"' not in page.content
     url = f"{ADMIN}{initiative.pk}/change/"
-    response = client.post(url, {"title": "Vandalised", "_transition": "unpublish"})
-    assert response.status_code == 403
-    assert Initiative.objects.get(pk=initiative.pk).title != "Vandalised"
+    data = form_data(page)
+    # A step smuggled into the post is refused with a message; nothing is saved or proposed.
+    response = client.post(url, {**data, "title": "Vandalised", "_transition": "unpublish"})
+    assert response.status_code == 302
+    assert "cannot change the status" in client.get(url).text
+    live = Initiative.objects.get(pk=initiative.pk)
+    assert (live.title, live.status) == (initiative.title, Status.PUBLISHED)
+    assert not live.proposals.exists()
+    # Even a plain "Save" from an Editor is only ever a proposal.
+    response = client.post(url, {**data, "title": "Vandalised", "_save": "Save"})
+    assert response.status_code == 302
+    assert Initiative.objects.get(pk=initiative.pk).title == initiative.title
+    assert live.proposals.get().proposed["fields"]["title"] == "Vandalised"
 
 
 def test_a_publisher_publishes_a_complete_record_from_the_form(publisher):
@@ -299,14 +259,6 @@ def test_an_unknown_transition_saves_nothing(publisher):
 
 
 # The admin: actions on the list.
-
-
-def run_action(client, action, initiatives):
-    return client.post(
-        ADMIN,
-        {"action": action, "_selected_action": [i.pk for i in initiatives]},
-        follow=True,
-    )
 
 
 def test_the_publish_action_publishes_complete_records_and_reports_the_rest(publisher):

@@ -65,6 +65,7 @@ from catalogue.models import (
     CollaborationType,
     Driver,
     Funding,
+    HistoryEntry,
     Initiative,
     Metric,
     Organisation,
@@ -1089,6 +1090,14 @@ class Importer:
         if changed or published:
             reversion.add_to_revision(initiative)
             reversion.set_comment(comment)
+            reversion.add_meta(
+                HistoryEntry,
+                initiative_pk=initiative.pk,
+                action=HistoryEntry.Action.PUBLISHED
+                if published and not changed
+                else HistoryEntry.Action.IMPORTED,
+                comment=comment,
+            )
         if mapped.pstw_id not in self.existing:
             return "created"
         return "updated" if changed else "unchanged"
