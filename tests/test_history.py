@@ -203,3 +203,98 @@ def test_history_pages_work_under_the_content_security_policy(client):
         assert response.status_code == 200, url
         assert "Content-Security-Policy" in response.headers, url
         assert inline_code(response.text) == [], url
+
+
+def test_history_says_in_words_who_made_each_workflow_step_and_why(publisher):
+    editor = member_of("Editors", "edna")
+    initiative = DraftFactory(title="Steps")
+    editor_client, publisher_client = client_for(editor), client_for(publisher)
+    steps = [
+        (editor_client, "submit", "Ready for a look."),
+        (publisher_client, "withdraw", "Needs a source."),
+        (editor_client, "submit", ""),
+        (publisher_client, "publish", "Checked against the article."),
+        (publisher_client, "unpublish", "The council asked us to check a figure."),
+        (publisher_client, "archive", ""),
+    ]
+    for client, step, comment in steps:
+        response = post_change(client, initiative, step, history_comment=comment)
+        assert response.status_code == 302, step
+    run_action(publisher_client, "bring_back_as_draft", [initiative])
+    assert post_change(editor_client, initiative, title="Steps, renamed").status_code == 302
+
+    page = publisher_client.get(f"{ADMIN}{initiative.pk}/history/")
+    assert page.status_code == 200
+    headlines = re.findall(r"<h3>(.*?)</h3>", page.text)
+    assert headlines == [
+        "Edited by edna",
+        "Brought back from the archive as a draft by pat",
+        "Archived by pat",
+        "Unpublished by pat",
+        "Published by pat",
+        "Submitted for review by edna",
+        "Returned to draft by pat",
+        "Submitted for review by edna",
+    ]
+    for _, _, comment in steps:
+        if comment:
+            assert comment in page.text
+    # What each step changed, field by field.
+    assert "Steps, renamed" in page.text
+
+
+def test_history_shows_what_changed_between_any_two_versions_relations_included(client):
+    initiative = add_in_admin(client)
+    first = versions_of(initiative).last()
+    changes = {
+        "title": "Second title",
+        "themes": [term(Theme, "open-data").pk],
+        "partnerships-0-DELETE": "on",
+        "metrics-0-label": "Waiting time",
+        "metrics-0-value": "3",
+        "metrics-0-unit": "days",
+        "metrics-0-direction": "decrease",
+        "metrics-0-cites": str(initiative.sources.get().pk),
+    }
+    assert post_change(client, initiative, **changes).status_code == 302
+    assert post_change(client, initiative, summary="A new summary.").status_code == 302
+    newest = versions_of(initiative).first()
+
+    url = f"{ADMIN}{initiative.pk}/history/"
+    page = client.get(url, {"older": newest.pk, "newer": first.pk})  # either order
+    assert page.status_code == 200
+    comparison = page.text[page.text.index('id="comparison"') : page.text.index("Compare two")]
+    for text in [
+        "First title",
+        "Second title",
+        "Cloud",
+        "Open data",
+        "Partner Org (Funder)",
+        "Waiting time: 3 days decrease; source: Original source",
+        "A new summary.",
+    ]:
+        assert text in comparison, text
+    assert "<del>Partner Org (Funder)</del>" in comparison
+    assert "<ins>Waiting time" in comparison
+
+    # Nonsense in the query string is a message, not an error.
+    for query in ({"older": "x", "newer": first.pk}, {"older": "999999", "newer": ""}):
+        page = client.get(url, query)
+        assert page.status_code == 200
+        assert "Choose two versions of this record to compare." in page.text
+    add_in_admin(client, slug="another-record")
+    other = Initiative.objects.get(slug="another-record")
+    page = client.get(url, {"older": versions_of(other).first().pk, "newer": first.pk})
+    assert "Choose two versions of this record to compare." in page.text
+
+
+def test_versions_recorded_before_history_said_what_they_were_still_read(client, publisher):
+    import reversion
+
+    initiative = InitiativeFactory(title="Old record")
+    with reversion.create_revision():
+        initiative.save()
+        reversion.set_user(publisher)
+        reversion.set_comment("Changed Title.")
+    page = client.get(f"{ADMIN}{initiative.pk}/history/")
+    assert "Changed Title (by pat)" in page.text
