@@ -4,6 +4,9 @@ import reversion
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count
@@ -800,3 +803,71 @@ class OrganisationAdmin(admin.ModelAdmin):
     @admin.display(description="Initiatives led", ordering="led_count")
     def led_count(self, obj):
         return obj.led_count
+
+
+# Staff accounts: adding an Editor or a Publisher is one page (username, email, role and
+# password), not an add page followed by a change page to make them staff and pick a group.
+
+ROLES = {
+    "Editors": "Editor: writes and changes drafts, proposes changes to published records",
+    "Publishers": "Publisher: also publishes, unpublishes, archives and deletes",
+}
+
+
+class StaffCreationForm(AdminUserCreationForm):
+    role = forms.ChoiceField(
+        label="Role",
+        choices=[("", "No role: not a member of staff"), *ROLES.items()],
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Editors and Publishers can sign in to this admin.",
+    )
+
+    class Meta(AdminUserCreationForm.Meta):
+        fields = ("username", "email")
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.is_staff = bool(self.cleaned_data.get("role"))
+        if commit:
+            user.save()
+            self._save_m2m()
+        return user
+
+    def _save_m2m(self):
+        super()._save_m2m()
+        role = self.cleaned_data.get("role")
+        if role:
+            self.instance.groups.add(Group.objects.get(name=role))
+
+
+class StaffUserAdmin(UserAdmin):
+    add_form = StaffCreationForm
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": [
+                    "username",
+                    "email",
+                    "role",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ],
+            },
+        )
+    ]
+    list_display = ["username", "email", "roles", "is_staff", "is_active", "last_login"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="Groups")
+    def roles(self, obj):
+        return ", ".join(group.name for group in obj.groups.all())
+
+
+admin.site.unregister(User)
+admin.site.register(User, StaffUserAdmin)

@@ -119,3 +119,46 @@ def test_invalid_years_in_the_admin_are_shown_not_lost(client, editor):
     assert "The end year cannot be before the start year." in response.text
     assert 'value="Backwards"' in response.text
     assert not Initiative.objects.filter(slug="backwards").exists()
+
+
+def test_adding_an_editor_is_one_admin_page_and_they_can_sign_in_and_edit(client):
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    admin_user = get_user_model().objects.create_superuser("root", password="x" * 20)
+    client.force_login(admin_user)
+    page = client.get("/admin/auth/user/add/")
+    assert page.status_code == 200
+    assert 'name="role"' in page.text and 'name="email"' in page.text
+    passphrase = "a long enough passphrase for an editor"
+    response = client.post(
+        "/admin/auth/user/add/",
+        {
+            "username": "edna",
+            "email": "edna@example.gov.uk",
+            "role": "Editors",
+            "usable_password": "true",
+            "password1": passphrase,
+            "password2": passphrase,
+        },
+    )
+    assert response.status_code == 302, response.text[:2000]
+    edna = get_user_model().objects.get(username="edna")
+    assert edna.is_staff and not edna.is_superuser
+    assert list(edna.groups.all()) == [Group.objects.get(name="Editors")]
+
+    browser = Client()
+    signed_in = browser.post(
+        "/admin/login/?next=/admin/", {"username": "edna", "password": passphrase}
+    )
+    assert signed_in.status_code == 302
+    assert browser.get("/admin/catalogue/initiative/add/").status_code == 200
+    assert browser.get("/admin/auth/user/").status_code == 403  # not for Editors
+
+    # Without a role, nobody is made staff by accident.
+    response = client.post(
+        "/admin/auth/user/add/",
+        {"username": "visitor", "usable_password": "false", "role": ""},
+    )
+    assert response.status_code == 302
+    assert not get_user_model().objects.get(username="visitor").is_staff
