@@ -280,11 +280,15 @@ def test_editor_drafts_publisher_publishes_and_the_public_finds_it(page, site):
     page.get_by_role("link", name="Initiatives", exact=True).click()
     page.get_by_role("link", name="Add initiative").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Add initiative")
-    page.locator("#id_title").fill(title)
-    page.locator("#id_summary").click()  # leaving the title fills in the slug
+    page.locator("#id_title").press_sequentially(title)
+    # The slug fills in as the title is typed, before the editor leaves the field.
     expect(page.locator("#id_slug")).to_have_value(
         "zephyr-letters-plain-english-in-council-tax-reminders"
     )
+    assert page.evaluate("document.activeElement.id") == "id_title"
+    # No stage is assumed: the editor chooses one.
+    expect(page.locator("#id_stage")).to_have_value("")
+    page.locator("#id_stage").select_option(label="Pilot")
     page.locator("#id_summary").fill(
         "A council rewrote its council tax reminders in plain English and halved the calls "
         "they caused."
@@ -306,6 +310,8 @@ def test_editor_drafts_publisher_publishes_and_the_public_finds_it(page, site):
     page.locator("#id_metrics-0-direction").select_option(label="Decrease")
     page.locator("#id_sources-0-title").fill("Plain-English reminders: evaluation")
     page.locator("#id_sources-0-url").fill("https://example.org/zephyr-evaluation")
+    # The metric cites the source being added in the same form: no second save.
+    page.locator("#id_metrics-0-cites").select_option(label="New source #1 (in Sources below)")
     # Editors cannot publish: their only workflow step is review.
     expect(page.get_by_role("button", name="Save and publish")).to_have_count(0)
     page.get_by_role("button", name="Save and submit for review").click()
@@ -315,8 +321,9 @@ def test_editor_drafts_publisher_publishes_and_the_public_finds_it(page, site):
     assert initiative.status == Initiative.Status.IN_REVIEW
     assert initiative.created_by == editor
     assert Partnership.objects.filter(initiative=initiative).count() == 1
-    assert Metric.objects.filter(initiative=initiative).count() == 1
-    assert Source.objects.filter(initiative=initiative).count() == 1
+    metric = Metric.objects.get(initiative=initiative)
+    assert metric.source == Source.objects.get(initiative=initiative)
+    assert initiative.stage == Initiative.Stage.PILOT
     page.get_by_role("button", name="Log out").click()
 
     # Not public yet.
@@ -358,6 +365,42 @@ def test_editor_drafts_publisher_publishes_and_the_public_finds_it(page, site):
     expect(
         page.get_by_role("complementary").get_by_role("link", name="Digital services")
     ).to_be_visible()
+
+    # The editor spots a mistake in the live record and proposes a correction.
+    page.goto(site + "/admin/")
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, site, editor)
+    page.goto(site + f"/admin/catalogue/initiative/{initiative.pk}/change/")
+    expect(page.get_by_role("button", name="Save", exact=True)).to_have_count(0)
+    page.locator("#id_summary").fill(
+        "A council rewrote its council tax reminders in plain English and halved the calls "
+        "about them."
+    )
+    page.locator("#id_history_comment").fill("The calls were about reminders, not caused by them.")
+    page.get_by_role("button", name="Propose these changes").click()
+    expect(page.locator(".messagelist")).to_contain_text("kept as a proposal")
+    page.get_by_role("button", name="Log out").click()
+    page.goto(site + initiative.get_absolute_url())
+    expect(page.get_by_text("halved the calls they caused")).to_be_visible()
+
+    # The publisher finds it on the record, reads the differences and publishes them.
+    log_in(page, site, publisher)
+    page.goto(site + f"/admin/catalogue/initiative/{initiative.pk}/change/")
+    page.get_by_role("link", name=re.compile("Changes proposed by eddie")).click()
+    differences = page.get_by_role("table", name="The published version beside the proposed one")
+    expect(differences.get_by_role("row", name=re.compile("Summary"))).to_contain_text(
+        "halved the calls about them"
+    )
+    expect(differences).to_contain_text("halved the calls they caused")
+    page.get_by_label("Comment for the history (optional)").fill("Agreed.")
+    page.get_by_role("button", name="Publish these changes").click()
+    expect(page.locator(".messagelist")).to_contain_text("Published the proposed changes")
+    page.goto(site + f"/admin/catalogue/initiative/{initiative.pk}/history/")
+    expect(
+        page.get_by_role("heading", name="Published by pat: changes proposed by eddie")
+    ).to_be_visible()
+    page.goto(site + initiative.get_absolute_url())
+    expect(page.get_by_text("halved the calls about them")).to_be_visible()
     assert page.console_errors == []
 
 
