@@ -24,14 +24,13 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker, request):
-    """Reference data (the taxonomies) is loaded once per session, as in production."""
+    """Reference data (the vocabularies) comes with the migrations, as in production."""
     with django_db_blocker.unblock():
         if request.config.getoption("--require-postgres"):
             assert connection.vendor == "postgresql"
             with connection.cursor() as cursor:
                 cursor.execute("SELECT version()")
                 print(f"\nRunning against {cursor.fetchone()[0]}")
-        call_command("loaddata", settings.BASE_DIR / "fixtures" / "taxonomies.json", verbosity=0)
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from catalogue.models import (
@@ -11,9 +13,11 @@ from catalogue.models import (
     Outcome,
     Place,
     Sector,
+    Status,
     Theme,
 )
-from tests.factories import MetricFactory, PartnershipFactory
+from tests.admin_support import member_of
+from tests.factories import DraftFactory, InitiativeFactory, MetricFactory, PartnershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -122,9 +126,6 @@ def test_invalid_years_in_the_admin_are_shown_not_lost(client, editor):
 
 
 def test_adding_an_editor_is_one_admin_page_and_they_can_sign_in_and_edit(client):
-    from django.contrib.auth.models import Group
-    from django.test import Client
-
     admin_user = get_user_model().objects.create_superuser("root", password="x" * 20)
     client.force_login(admin_user)
     page = client.get("/admin/auth/user/add/")
@@ -162,3 +163,43 @@ def test_adding_an_editor_is_one_admin_page_and_they_can_sign_in_and_edit(client
     )
     assert response.status_code == 302
     assert not get_user_model().objects.get(username="visitor").is_staff
+
+
+def test_deleting_a_term_lists_its_records_and_refuses_to_strand_a_published_one(client):
+    client.force_login(member_of("Publishers", "pablo"))
+    only_driver = InitiativeFactory(title="Only this driver", drivers=["technology"])
+    two_drivers = InitiativeFactory(
+        title="Has another driver", drivers=["technology", "public-demand"]
+    )
+    draft = DraftFactory(title="A draft using it", drivers=["technology"])
+    technology = Driver.objects.get(slug="technology")
+    url = f"/admin/catalogue/driver/{technology.pk}/delete/"
+
+    page = client.get(url)
+    assert page.status_code == 200
+    for initiative in (only_driver, two_drivers, draft):
+        assert initiative.title in page.text
+    assert "Only this driver</a> is published and would be left with no driver" in page.text
+    assert "Has another driver</a> is published" not in page.text
+    assert 'name="post"' not in page.text  # no way to confirm
+
+    # Posting the confirmation anyway changes nothing.
+    response = client.post(url, {"post": "yes"})
+    assert response.status_code == 200
+    assert Driver.objects.filter(pk=technology.pk).exists()
+    # The bulk action refuses the same way.
+    response = client.post(
+        "/admin/catalogue/driver/",
+        {"action": "delete_selected", "_selected_action": [technology.pk], "post": "yes"},
+    )
+    assert Driver.objects.filter(pk=technology.pk).exists()
+    assert "would be left with no driver" in response.text
+
+    # Once the record has another driver, the term can go; drafts simply lose it.
+    only_driver.drivers.add(Driver.objects.get(slug="public-demand"))
+    page = client.get(url)
+    assert 'name="post"' in page.text
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not Driver.objects.filter(pk=technology.pk).exists()
+    assert Initiative.objects.get(pk=only_driver.pk).status == Status.PUBLISHED
+    assert not draft.drivers.exists()
