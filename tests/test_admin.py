@@ -16,8 +16,14 @@ from catalogue.models import (
     Status,
     Theme,
 )
-from tests.admin_support import member_of
-from tests.factories import DraftFactory, InitiativeFactory, MetricFactory, PartnershipFactory
+from tests.admin_support import member_of, new_record_data
+from tests.factories import (
+    DraftFactory,
+    InitiativeFactory,
+    MetricFactory,
+    OrganisationFactory,
+    PartnershipFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +209,53 @@ def test_deleting_a_term_lists_its_records_and_refuses_to_strand_a_published_one
     assert not Driver.objects.filter(pk=technology.pk).exists()
     assert Initiative.objects.get(pk=only_driver.pk).status == Status.PUBLISHED
     assert not draft.drivers.exists()
+
+
+def new_record(**extra):
+    return new_record_data(OrganisationFactory(), **extra)
+
+
+def test_a_new_record_needs_its_stage_chosen(client):
+    client.force_login(member_of("Editors", "edna"))
+    page = client.get("/admin/catalogue/initiative/add/")
+    assert '<option value="" selected>Choose a stage</option>' in page.text
+    response = client.post("/admin/catalogue/initiative/add/", new_record(stage=""))
+    assert response.status_code == 200
+    assert "Choose the stage the initiative has reached." in response.text
+    assert not Initiative.objects.exists()
+
+
+def test_a_metric_cites_a_source_added_in_the_same_save(client):
+    client.force_login(member_of("Editors", "edna"))
+    metric = {
+        "metrics-TOTAL_FORMS": 1,
+        "metrics-0-label": "Calls",
+        "metrics-0-value": "50",
+        "metrics-0-unit": "%",
+        "metrics-0-direction": "decrease",
+    }
+    sources = {
+        "sources-TOTAL_FORMS": 2,
+        "sources-0-title": "First article",
+        "sources-1-title": "The evaluation",
+    }
+    # A new source that is not filled in is refused, next to the metric, and nothing saved.
+    response = client.post(
+        "/admin/catalogue/initiative/add/",
+        new_record(**metric, **sources, **{"metrics-0-cites": "#3"}),
+    )
+    assert response.status_code == 200
+    assert "There is no new source #3 with a title in Sources below" in response.text
+    assert not Initiative.objects.exists()
+
+    response = client.post(
+        "/admin/catalogue/initiative/add/",
+        new_record(**metric, **sources, **{"metrics-0-cites": "#2"}),
+    )
+    assert response.status_code == 302
+    initiative = Initiative.objects.get()
+    assert initiative.metrics.get().source.title == "The evaluation"
+    # On the saved record the source is offered by its title.
+    page = client.get(f"/admin/catalogue/initiative/{initiative.pk}/change/")
+    source = initiative.sources.get(title="The evaluation")
+    assert f'<option value="{source.pk}" selected>The evaluation</option>' in page.text
