@@ -4,9 +4,10 @@ import reversion
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count
@@ -419,12 +420,11 @@ class InitiativeAdmin(VersionAdmin):
                 if obj or t.name in ("submit", "publish")
             ],
             "current_status": Status(current),
-            # Who may propose changes here, and whether saving does anything else.
+            # A published record's form offers "Propose these changes" (not History's
+            # restore form, which has a status_now).
             "may_propose": obj is not None
             and current == Status.PUBLISHED
-            and not (
-                getattr(request, "status_now", None)  # not in History's restore
-            ),
+            and getattr(request, "status_now", None) is None,
             "proposal_only": proposing and not publisher,
             "open_proposals": list(obj.proposals.filter(state="open").select_related("created_by"))
             if obj is not None and current == Status.PUBLISHED
@@ -920,5 +920,5 @@ class StaffUserAdmin(UserAdmin):
         return ", ".join(group.name for group in obj.groups.all())
 
 
-admin.site.unregister(User)
-admin.site.register(User, StaffUserAdmin)
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), StaffUserAdmin)

@@ -22,12 +22,14 @@ from django.db.models import F, Q
 from catalogue.models import (
     Barrier,
     Driver,
+    HistoryEntry,
     Initiative,
     Metric,
     Organisation,
     Outcome,
     Partnership,
     Place,
+    Proposal,
     Sector,
     Source,
     Theme,
@@ -76,6 +78,10 @@ class Section:
 def is_user(f):
     return f.is_relation and f.related_model is get_user_model()
 
+
+# The editorial record, not the catalogue: like django-reversion's history, which these
+# belong with, they are kept by pg_dump backups and not by the export.
+NOT_EXPORTED = {HistoryEntry, Proposal}
 
 # In dependency order: every reference points at a section before it.
 SECTIONS = [

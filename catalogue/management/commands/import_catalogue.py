@@ -128,7 +128,8 @@ class Command(BaseCommand):
         where = "standard input" if source == "-" else source
         summary = f"Imported {count_phrase(counts)} from {where} in {elapsed:.1f} s."
         if self.present:
-            summary += f" ({and_join(sorted(self.present))} were already present.)"
+            kept = and_join(f"{len(ids):,} {name}" for name, ids in sorted(self.present.items()))
+            summary += f" (Already present and kept: {kept}.)"
         if self.unlinked:
             names = ", ".join(sorted(self.unlinked))
             self.stderr.write(
@@ -166,7 +167,7 @@ class Command(BaseCommand):
             )
             raise CommandError(
                 f"The catalogue is not empty ({listed}). import_catalogue only restores into an "
-                "empty catalogue (taxonomies and places may be present if identical to the "
+                "empty catalogue (taxonomies and places may be present where identical to the "
                 "file's). Nothing was imported."
             )
 
@@ -240,7 +241,9 @@ class Command(BaseCommand):
         self.ids = defaultdict(dict)  # model: {id: index}
         self.unique = defaultdict(dict)  # (section name, field names): {values: index}
         self.counts = {}
-        self.present = set()  # reference sections identical in the database already
+        # Reference sections in the database already, each the ids it has (identical to the
+        # file's): the migrations load the reference vocabularies, the file may have more.
+        self.present = {}
         usernames = set()
         for section, records in self.sections(path):
             existing = self.existing(section) if section.reference else None
@@ -289,7 +292,7 @@ class Command(BaseCommand):
             if theirs is None:
                 differences.append(f"id {pk} is only in the database")
             elif ours is None:
-                differences.append(f"id {pk} is only in the file")
+                continue  # a term the database lacks (the migrations' are a subset): added
             else:
                 differences += [
                     f"id {pk} has {key} {ours.get(key)!r} in the database but "
@@ -303,7 +306,7 @@ class Command(BaseCommand):
                 f"the file's ({'; '.join(differences)}). Empty the table, or make it match."
             )
         else:
-            self.present.add(section.name)
+            self.present[section.name] = set(existing)
 
     def build(self, section, index, record, check):
         """An unsaved instance of a record, {tag field: ids} and {user field attname: username}.
@@ -454,8 +457,8 @@ class Command(BaseCommand):
                 self.refuse_if_changed(path)
                 for section, records in self.sections(path):
                     if section.name in self.present:
-                        counts[section.name] = 0
-                        continue
+                        there = self.present[section.name]
+                        records = (r for r in records if r["id"] not in there)
                     counts[section.name] = self.insert_section(section, records)
                 self.refuse_if_changed(path)
                 self.reset_sequences()
