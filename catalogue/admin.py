@@ -757,8 +757,12 @@ class ProposalAdmin(admin.ModelAdmin):
 admin.site.register(Proposal, ProposalAdmin)
 
 
-# The vocabularies a published record must have a term of (workflow.PUBLICATION_NEEDS).
-REQUIRED_FOR_PUBLICATION = {Driver: "drivers", Theme: "themes", Outcome: "outcomes"}
+# The vocabularies a published record must have a term of, as the publishing rules say.
+REQUIRED_FOR_PUBLICATION = {
+    model: field
+    for model, field in {Driver: "drivers", Theme: "themes", Outcome: "outcomes"}.items()
+    if field in workflow.PUBLICATION_NEEDS
+}
 USERS_SHOWN = 50
 
 

@@ -49,8 +49,20 @@ NOT_CONTENT = {
     "updated_by",
 }
 
-# The child rows that belong to a record, in the order a page shows them.
+# The child rows that belong to a record, each after the rows it may refer to (a metric
+# cites a source), which is the order they are written in.
 CHILDREN = {"partnerships": Partnership, "sources": Source, "metrics": Metric}
+
+
+def sibling_links(model):
+    """{attname: child section} of `model`'s references to other rows of the same record:
+    their values in a snapshot are keys, not pks."""
+    names = {m: n for n, m in CHILDREN.items()}
+    return {
+        f.attname: names[f.related_model]
+        for f in content_fields(model)
+        if isinstance(f, models.ForeignKey) and f.related_model in names
+    }
 
 
 def content_fields(model):
@@ -87,8 +99,13 @@ def _row(obj, model):
             )
         else:
             row[field.attname] = _plain(getattr(obj, field.attname))
-    if "source_id" in row and row["source_id"] is not None:
-        row["source_id"] = str(row["source_id"])
+    return _keyed(row, model)
+
+
+def _keyed(row, model):
+    for attname in sibling_links(model):
+        if row.get(attname) is not None:
+            row[attname] = str(row[attname])
     return row
 
 
@@ -109,9 +126,7 @@ def _version_row(version, model):
         if isinstance(field, models.ManyToManyField):
             value = sorted(int(pk) for pk in (value or []))
         row[field.attname] = _plain(value)
-    if row.get("source_id") is not None:
-        row["source_id"] = str(row["source_id"])
-    return row
+    return _keyed(row, model)
 
 
 def from_revision(revision, initiative_pk):
@@ -282,10 +297,11 @@ def renumber_new_rows(base, proposed):
                 count += 1
                 rows[new_key] = row
         proposed[name] = rows
-    for row in proposed["metrics"].values():
-        source = row.get("source_id")
-        if source is not None:
-            row["source_id"] = renamed.get(("sources", source), source)
+    for name, model in CHILDREN.items():
+        for row in proposed[name].values():
+            for attname, target in sibling_links(model).items():
+                if row.get(attname) is not None:
+                    row[attname] = renamed.get((target, row[attname]), row[attname])
     return proposed
 
 
@@ -327,9 +343,14 @@ def merge(base, proposed, live):
                 del merged[name][key]
             else:
                 merged[name][key] = new
-    for row in merged["metrics"].values():
-        if row.get("source_id") is not None and row["source_id"] not in merged["sources"]:
-            conflicts.append(f"Metric: {row.get('label')} cites a source no longer on the record")
+    for name, model in CHILDREN.items():
+        for row in merged[name].values():
+            for attname, target in sibling_links(model).items():
+                if row.get(attname) is not None and row[attname] not in merged[target]:
+                    conflicts.append(
+                        f"{field_label(name, None)}: {key_text(name, row)} cites a "
+                        f"{CHILDREN[target]._meta.verbose_name} no longer on the record"
+                    )
     return merged, sorted(set(conflicts))
 
 
@@ -361,20 +382,21 @@ def write(initiative, data):
         name: {str(obj.pk): obj for obj in model.objects.filter(initiative=initiative)}
         for name, model in CHILDREN.items()
     }
-    # Removals first, so a row removed and added again never meets itself in a constraint.
-    for name in ("metrics", "partnerships", "sources"):
+    # Removals first (referring rows before the rows they refer to), so a row removed and
+    # added again never meets itself in a constraint.
+    for name in reversed(CHILDREN):
         for key, obj in existing[name].items():
             if key not in data[name]:
                 obj.delete()
-    source_pks = {}
-    for name in ("partnerships", "sources", "metrics"):
-        model = CHILDREN[name]
+    pks = {name: {} for name in CHILDREN}  # snapshot key -> pk of the row written
+    for name, model in CHILDREN.items():
+        links = sibling_links(model)
         for key, row in data[name].items():
             obj = existing[name].get(key) or model(initiative=initiative)
             for field in content_fields(model):
                 value = row.get(field.attname)
-                if field.attname == "source_id" and value is not None:
-                    value = source_pks.get(value, value)
+                if field.attname in links and value is not None:
+                    value = pks[links[field.attname]].get(value, value)
                 setattr(obj, field.attname, _typed(field, value))
             try:
                 obj.full_clean(exclude=["initiative"])
@@ -384,5 +406,4 @@ def write(initiative, data):
                     + " ".join(error.messages)
                 ) from error
             obj.save()
-            if name == "sources":
-                source_pks[key] = str(obj.pk)
+            pks[name][key] = str(obj.pk)
