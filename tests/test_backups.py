@@ -32,7 +32,7 @@ from django.db.utils import load_backend
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from catalogue import health
+from catalogue import health, records, workflow
 from catalogue.models import Initiative
 from catalogue.search import rank, search
 from tests.admin_support import member_of
@@ -91,6 +91,12 @@ def with_history(catalogue, client):  # noqa: F811
             reversion.set_user(editor)
             reversion.set_comment("Checked the sources")
             initiative.save()
+            workflow.record_step(initiative, "edited", "Checked the sources")
+    # And a proposal waiting for a Publisher.
+    live = catalogue["full"]
+    proposed = records.snapshot(live)
+    proposed["fields"]["title"] = "A proposed title"
+    workflow.propose(live, records.snapshot(live), proposed, editor, "A clearer title")
     client.force_login(editor)
     return catalogue
 

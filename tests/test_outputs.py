@@ -529,11 +529,14 @@ def test_exports_are_the_same_without_server_side_cursors(client, monkeypatch):
     """Behind PgBouncer in transaction mode (DJANGO_DISABLE_SERVER_SIDE_CURSORS)."""
     InitiativeFactory.create_batch(5, countries=["GB"])
     monkeypatch.setattr(exports, "CHUNK_SIZE", 2)
-    with_cursors = {url: body(client.get(url)) for url in (CSV, JSON)}
+    def made(url):  # the export, less the second it was made in
+        return re.sub(rb'"generated_at": "[^"]*"', b"", body(client.get(url)))
+
+    with_cursors = {url: made(url) for url in (CSV, JSON)}
     cache.clear()
     monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
     for url in (CSV, JSON):
-        assert body(client.get(url)) == with_cursors[url]
+        assert made(url) == with_cursors[url]
         assert with_cursors[url].count(b"/initiatives/initiative-") == 5
 
 
