@@ -529,6 +529,7 @@ def test_exports_are_the_same_without_server_side_cursors(client, monkeypatch):
     """Behind PgBouncer in transaction mode (DJANGO_DISABLE_SERVER_SIDE_CURSORS)."""
     InitiativeFactory.create_batch(5, countries=["GB"])
     monkeypatch.setattr(exports, "CHUNK_SIZE", 2)
+
     def made(url):  # the export, less the second it was made in
         return re.sub(rb'"generated_at": "[^"]*"', b"", body(client.get(url)))
 
