@@ -32,7 +32,7 @@ from django.db.utils import load_backend
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from catalogue import health, records, workflow
+from catalogue import health, records, transfer, workflow
 from catalogue.models import Initiative
 from catalogue.search import rank, search
 from tests.admin_support import member_of
@@ -254,11 +254,16 @@ def schema(pg_bin, settings_dict):
     return lines
 
 
-def catalogue_rows():
+def catalogue_rows(exported=False):
     """Every catalogue record (tests/test_catalogue_transfer.py), with users by username:
-    a restored export links records to the new database's accounts of the same name."""
+    a restored export links records to the new database's accounts of the same name.
+    With exported, only what an export carries (not the editorial history or proposals,
+    which a pg_dump keeps)."""
     usernames = dict(get_user_model().objects.values_list("pk", "username"))
     data = snapshot()
+    if exported:
+        for model in transfer.NOT_EXPORTED:
+            del data[model._meta.label]
     for model in apps.get_app_config("catalogue").get_models():
         user_fields = [
             f.attname for f in model._meta.concrete_fields if f.related_model is get_user_model()
@@ -382,7 +387,8 @@ def test_export_restores_into_freshly_migrated_databases(
     """export_catalogue, then into an empty database: migrate, the accounts, import_catalogue.
     On PostgreSQL the file goes to SQLite, and SQLite's export back to a new PostgreSQL
     database: the export moves a catalogue between the two engines."""
-    before = catalogue_rows()
+    before = catalogue_rows(exported=True)
+    assert before["catalogue.Initiative"]
     usernames = sorted(
         {
             row[attname]
@@ -408,7 +414,7 @@ def test_export_restores_into_freshly_migrated_databases(
                 get_user_model().objects.create_user(username)
             import_(path)
 
-            assert catalogue_rows() == before, database.vendor
+            assert catalogue_rows(exported=True) == before, database.vendor
             assert ready(client, monkeypatch)[0] == 200
             if database.vendor == "postgresql":
                 assert found(QUERY) == hits
