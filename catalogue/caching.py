@@ -6,8 +6,10 @@ and the old entries are simply never read again (they expire).
 """
 
 import hashlib
+import threading
 
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.db import connection
 
 from catalogue.models import CatalogueVersion
@@ -15,15 +17,53 @@ from catalogue.models import CatalogueVersion
 TTL = 10 * 60
 
 
+# Values read once per request by many parts of a page (the catalogue version, the
+# vocabularies): kept for the request's thread from request_started to request_finished.
+_request = threading.local()
+
+
+def _begin_request(**kwargs):
+    _request.memo = {}
+
+
+def _end_request(**kwargs):
+    _request.memo = None
+
+
+request_started.connect(_begin_request, dispatch_uid="catalogue-request-memo-begin")
+request_finished.connect(_end_request, dispatch_uid="catalogue-request-memo-end")
+
+
+def per_request(name, compute):
+    """compute(), once per request; every time outside one (a command, a shell)."""
+    memo = getattr(_request, "memo", None)
+    if memo is None:
+        return compute()
+    if name not in memo:
+        memo[name] = compute()
+    return memo[name]
+
+
+def forget(name):
+    """Drop a value per_request() kept, after this request changed what it was read from."""
+    memo = getattr(_request, "memo", None)
+    if memo is not None:
+        memo.pop(name, None)
+
+
+def _read_version():
+    return CatalogueVersion.objects.filter(pk=1).values_list("number", flat=True).first()
+
+
 def current_version(request=None):
-    """The catalogue version, read once per request; None where it is not kept."""
+    """The catalogue version, read once per request (so one page's cached parts all describe
+    the same state); None where it is not kept."""
     if connection.vendor != "postgresql":
         return None  # the version is kept by PostgreSQL triggers only
     if request is not None and hasattr(request, "catalogue_version"):
         return request.catalogue_version
-    version = CatalogueVersion.objects.filter(pk=1).values_list("number", flat=True).first()
+    version = per_request("version", _read_version)
     if request is not None:
-        # One page's cached parts must all describe the same state.
         request.catalogue_version = version
     return version
 

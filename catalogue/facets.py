@@ -6,15 +6,17 @@ counts and the total come from one SQL statement: one materialised id set per di
 combination of filters, grouped per facet from the narrow link tables.
 
 Counts are cached on PostgreSQL, keyed by the catalogue version (see CatalogueVersion).
-Taxonomy terms (slug, name, id) change rarely and are read on every request, so they are
-cached and dropped when a term is saved or deleted.
+Taxonomy terms (slug, name, id) are read by many parts of every page: once per request, and
+on PostgreSQL through the cache under the catalogue version too, which the database's
+triggers change on any write to a vocabulary from any process (the admin, a shell,
+import_pstw), so every worker sees a renamed or added term on its next request.
 """
 
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
+from django.db.models import Value
 from django.db.models.signals import post_delete, post_save
 from django_countries import countries
 
@@ -36,7 +38,6 @@ TAXONOMIES = {
     "barrier": Barrier,
     "sector": Sector,
 }
-TERMS_TTL = 60 * 60
 # Facets with more options than this show the top ones and put the rest behind "show all".
 TOP_OPTIONS = 8
 
@@ -49,25 +50,36 @@ class Term:
 
 
 def terms(model):
-    """{slug: Term} for one taxonomy, ordered by name, from the cache when possible."""
-    key = _terms_key(model)
-    found = cache.get(key)
-    if found is None:
-        rows = model.objects.values_list("pk", "slug", "name")
-        found = {slug: Term(pk, slug, name) for pk, slug, name in rows}
-        cache.set(key, found, TERMS_TTL)
+    """{slug: Term} for one taxonomy, ordered by name."""
+    return vocabularies()[model._meta.model_name]
+
+
+def vocabularies():
+    """{model name: {slug: Term}} for every taxonomy, once per request (one query, or none
+    when the catalogue version's cache has them)."""
+    return caching.per_request(
+        "vocabularies", lambda: caching.cached(caching.key(None, "terms"), _read_vocabularies)
+    )
+
+
+def _read_vocabularies():
+    found = {model._meta.model_name: {} for model in TAXONOMIES.values()}
+    rows = [
+        model.objects.order_by()
+        .annotate(kind=Value(model._meta.model_name))
+        .values_list("kind", "pk", "slug", "name")
+        for model in TAXONOMIES.values()
+    ]
+    for kind, pk, slug, name in rows[0].union(*rows[1:], all=True).order_by("kind", "name"):
+        found[kind][slug] = Term(pk, slug, name)
     return found
 
 
-def _terms_key(model):
-    return f"catalogue:terms:{model._meta.model_name}"
-
-
 def _forget_terms(sender, **kwargs):
-    key = _terms_key(sender)
-    cache.delete(key)
-    # And again once the change is visible to other connections.
-    transaction.on_commit(lambda: cache.delete(key))
+    # This request's own change (the admin's next read in it sees the new term); other
+    # requests and processes follow the catalogue version.
+    caching.forget("version")
+    caching.forget("vocabularies")
 
 
 for _model in TAXONOMIES.values():

@@ -522,8 +522,11 @@ def test_list_query_count_is_constant(
 ):
     settings.CATALOGUE_PAGE_SIZE = page_size
     tagged_catalogue(30)
-    get(client, LIST, query)  # taxonomy terms are cached after the first request
-    with django_assert_num_queries(len(LIST_QUERIES)):
+    get(client, LIST, query)
+    # A vocabulary filter reads the vocabularies once: one query on SQLite, the catalogue
+    # version that keys their cached copy on PostgreSQL.
+    vocabularies = any(name in query for name in ("theme", "driver", "outcome", "barrier"))
+    with django_assert_num_queries(len(LIST_QUERIES) + vocabularies):
         body = get(client, LIST, query)
     assert body["count"] == 30
     assert len(body["results"]) == page_size

@@ -17,20 +17,15 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from catalogue import errors
-from tests.support import free_port, require
+from tests.support import Gunicorn, fetch, free_port, manage, production_env, require
 
 pytestmark = pytest.mark.faults
 
@@ -110,73 +105,6 @@ class Postgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
 
-class Gunicorn:
-    """gunicorn -c gunicorn.conf.py catalogue.wsgi, in its own process group."""
-
-    def __init__(self, env, directory):
-        self.port = free_port()
-        self.stdout = directory / "gunicorn.out"
-        self.stderr = directory / "gunicorn.err"
-        self.env = {
-            **env,
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "WEB_CONCURRENCY": "2",
-            "GUNICORN_THREADS": "2",
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.process = None
-
-    @property
-    def base_url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "catalogue.wsgi"],
-                cwd=settings.BASE_DIR,
-                env=self.env,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"gunicorn exited:\n{self.stderr.read_text()}"
-            with contextlib.suppress(OSError):
-                if fetch(self.base_url, "/healthz")[0] == 200:
-                    return
-            time.sleep(0.2)
-        raise AssertionError(f"gunicorn did not answer within 30 s:\n{self.stderr.read_text()}")
-
-    def stop(self):
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=15)
-
-    def log_lines(self):
-        """Django's log lines (stdout): every one must be a JSON object."""
-        return [json.loads(line) for line in self.stdout.read_text().splitlines() if line]
-
-    def workers_booted(self):
-        return self.stderr.read_text().count("Booting worker")
-
-
-def fetch(base_url, path):
-    """(status, headers, body) for a GET, whatever the status."""
-    try:
-        with urllib.request.urlopen(base_url + path, timeout=30) as response:
-            return response.status, response.headers, response.read().decode()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.headers, error.read().decode()
-
-
 @pytest.fixture(scope="module")
 def servers():
     """PostgreSQL with the seed catalogue, and gunicorn serving it; both stopped afterwards
@@ -195,27 +123,13 @@ def servers():
         postgres.start()
         createdb = [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(postgres.port)]
         run([*createdb, "-U", "postgres", "catalogue_faults"])
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(("DJANGO_", "GUNICORN_", "DATABASE_URL", "TEST_DATABASE"))
-        }
-        env.update(
-            DJANGO_SETTINGS_MODULE="catalogue.settings",
-            DJANGO_DEBUG="0",
-            DJANGO_SECRET_KEY="faults-test-only-" + "k" * 40,
-            DJANGO_ALLOWED_HOSTS="127.0.0.1",
-            DJANGO_SECURE_SSL_REDIRECT="0",
-            DJANGO_STATIC_ROOT=str(directory / "static"),
-            DATABASE_URL=postgres.url("catalogue_faults"),
-        )
-        manage = [sys.executable, "manage.py"]
+        env = production_env(directory, postgres.url("catalogue_faults"))
         for command in (
             ["migrate", "--no-input", "-v", "0"],
             ["seed_catalogue", "-v", "0"],
             ["collectstatic", "--no-input", "-v", "0"],
         ):
-            run(manage + command, cwd=settings.BASE_DIR, env=env)
+            manage(env, *command)
         gunicorn = Gunicorn(env, directory)
         gunicorn.start()
         yield postgres, gunicorn
