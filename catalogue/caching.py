@@ -5,12 +5,16 @@ page shows. A key built from it names one state of the catalogue: a write makes 
 and the old entries are simply never read again (they expire).
 """
 
+import functools
 import hashlib
 import threading
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import connection
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import conditional_page
 
 from catalogue.models import CatalogueVersion
 
@@ -98,17 +102,20 @@ def cached(key, compute):
     return value
 
 
-def etag(kind):
-    """An ETag function for django.views.decorators.http.etag: one value per catalogue state,
-    URL and host, so a client re-asking for an unchanged response gets a 304.
+def public_output(view):
+    """For the feed and sitemaps: shared caches may keep them CATALOGUE_PUBLIC_MAX_AGE
+    seconds, and a client re-asking gets a 304 when the body is the same.
 
-    Weak, because a response may differ in bytes (a generation time) but not in meaning.
-    None, so no ETag, where there is no catalogue version (SQLite).
+    The validator is a hash of the body (Django's conditional_page), so it changes only when
+    what the public sees changes: editing a draft, which changes the catalogue version, does
+    not show in it.
     """
+    conditional = conditional_page(view)
 
-    def etag_func(request, *args, **kwargs):
-        parts = (request.path, request.get_host(), request.is_secure(), sorted(request.GET.lists()))
-        found = key(request, kind, *parts)
-        return f'W/"{found.split(":", 2)[-1]}"' if found else None
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = conditional(request, *args, **kwargs)
+        patch_cache_control(response, public=True, max_age=settings.CATALOGUE_PUBLIC_MAX_AGE)
+        return response
 
-    return etag_func
+    return wrapped

@@ -20,8 +20,9 @@ Columns (CSV header names; JSON keys), in this order:
 - Timestamps are ISO 8601 in UTC to the second (2026-11-25T15:20:22Z); dates are YYYY-MM-DD.
 - JSON: one object, {"count", "query" (the filters applied and the sort), "problems",
   "generated_at", "source" (name, list URL, attribution), "initiatives": [...]}. Lists are
-  arrays; partners, metrics and sources are objects; a missing year or sector is null,
-  missing text is "". A metric's value is a decimal string ("25", "-1.5"), so it stays
+  arrays; partners, metrics and sources are objects; a missing year or sector is null, as is
+  a website or source URL that is not http(s) (none, or a stored `javascript:` or `data:`
+  link: one rule with the API); missing text is "". A metric's value is a decimal string ("25", "-1.5"), so it stays
   exact; its "display" is how the site shows it ("25% decrease").
 
 CSV conventions (RFC 4180: comma-separated, CRLF line ends, fields with commas, quotes or
@@ -64,10 +65,10 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.views.decorators.http import etag, require_safe
+from django.views.decorators.http import require_safe
 
-from catalogue import caching
 from catalogue.models import Initiative, Metric, Organisation, Partnership, Place, Source
+from catalogue.templatetags.catalogue import web_link
 from catalogue.views import filter_initiatives
 
 CHUNK_SIZE = 1000
@@ -172,7 +173,7 @@ def source(title, author, publisher, url, published_on, accessed_on):
         "title": title,
         "author": author,
         "publisher": publisher,
-        "url": url,
+        "url": web_link(url) or None,
         "published_on": day(published_on),
         "accessed_on": day(accessed_on),
     }
@@ -290,7 +291,7 @@ def records(ids, origin):
                 row["collaboration_type"], row["collaboration_type"]
             ),
             "funding": FUNDING.get(row["funding"], row["funding"]),
-            "website": row["website"],
+            "website": web_link(row["website"]) or None,
             "metrics": [metric(*values) for values in metrics.get(pk, [])],
             "sources": [source(*values) for values in sources.get(pk, [])],
             "first_published": timestamp(row["published_at"]),
@@ -458,7 +459,6 @@ def export(request, extension, content_type, body):
 
 
 @require_safe
-@etag(caching.etag("export"))
 def export_csv(request):
     return export(
         request,
@@ -469,6 +469,5 @@ def export_csv(request):
 
 
 @require_safe
-@etag(caching.etag("export"))
 def export_json(request):
     return export(request, "json", "application/json", stream_json)

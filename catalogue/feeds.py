@@ -13,8 +13,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
 from django.utils.http import urlencode
-from django.views.decorators.cache import cache_control
-from django.views.decorators.http import etag, require_safe
+from django.views.decorators.http import require_safe
 
 from catalogue import caching
 from catalogue.models import Initiative
@@ -94,7 +93,6 @@ class InitiativeFeed(Feed):
 
 
 @require_safe
-@cache_control(public=True, max_age=600)
-@etag(caching.etag("feed"))
+@caching.public_output
 def initiative_feed(request):
     return InitiativeFeed()(request)

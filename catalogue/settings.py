@@ -260,6 +260,10 @@ CSRF_FAILURE_VIEW = "catalogue.errors.csrf_failure"
 
 CATALOGUE_NAME = "Public Sector Innovation Case Studies"
 CATALOGUE_PAGE_SIZE = 20
+# The longest a shared cache (a proxy, a CDN) may keep the feed or a sitemap, and so the
+# longest an unpublished record may stay visible there. Pages, exports and the API carry no
+# freshness at all: every request reaches the server, which never shows a stale record.
+CATALOGUE_PUBLIC_MAX_AGE = int(os.environ.get("DJANGO_PUBLIC_MAX_AGE", "300"))
 # Serves /bench/ceiling/, the constant response the shipped benchmark measures against.
 CATALOGUE_BENCHMARK = env_bool("DJANGO_BENCHMARK")
 

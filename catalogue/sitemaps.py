@@ -9,7 +9,7 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import etag, require_safe
+from django.views.decorators.http import require_safe
 
 from catalogue import caching
 from catalogue.models import Initiative
@@ -53,13 +53,9 @@ SITEMAPS = {
     "organisations": OrganisationSitemap,
 }
 
-# Sitemaps change with the catalogue: revalidated (a 304 on PostgreSQL) after an hour.
-cached = cache_control(public=True, max_age=3600)
-
 
 @require_safe
-@cached
-@etag(caching.etag("sitemap"))
+@caching.public_output
 def sitemap_index(request):
     """The index, kept under the catalogue version: it counts every public initiative and
     organisation and reads each section's newest date, which is linear in the catalogue."""
@@ -75,8 +71,7 @@ def sitemap_index(request):
 
 
 @require_safe
-@cached
-@etag(caching.etag("sitemap"))
+@caching.public_output
 def sitemap_section(request, section):
     return sitemap_views.sitemap(request, SITEMAPS, section=section)
 
