@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from catalogue.models import Initiative
+from catalogue.templatetags.catalogue import web_link
 
 
 def dates(initiative, accessed=None):
@@ -150,7 +151,7 @@ def json_ld(initiative, absolute):
             {"@type": "Organization", "name": p.organisation.name}
             for p in initiative.partnerships.all()
         ],
-        "citation": [source.url or source.title for source in initiative.sources.all()],
+        "citation": [web_link(source.url) or source.title for source in initiative.sources.all()],
     }
     text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
     return mark_safe(text.translate(JSON_SCRIPT_ESCAPES))

@@ -22,8 +22,8 @@ Columns (CSV header names; JSON keys), in this order:
   "generated_at", "source" (name, list URL, attribution), "initiatives": [...]}. Lists are
   arrays; partners, metrics and sources are objects; a missing year or sector is null, as is
   a website or source URL that is not http(s) (none, or a stored `javascript:` or `data:`
-  link: one rule with the API); missing text is "". A metric's value is a decimal string ("25", "-1.5"), so it stays
-  exact; its "display" is how the site shows it ("25% decrease").
+  link: one rule with the API); missing text is "". A metric's value is a decimal string
+  ("25", "-1.5"), so it stays exact; its "display" is how the site shows it ("25% decrease").
 
 CSV conventions (RFC 4180: comma-separated, CRLF line ends, fields with commas, quotes or
 line breaks quoted, quotes doubled):

@@ -757,3 +757,20 @@ def test_no_unpublished_record_appears_in_any_output(client, status):
             assert b"Public housing data" in content or query == {"q": "hidden"}
             assert b"hidden-" not in content and b"Hidden" not in content
     assert not any("hidden-" in url for url in sitemap_urls(client))
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<b>x</b>", " JavaScript:x"])
+def test_script_and_data_urls_are_left_out_of_every_output(client, url):
+    """One rule for every output: only http(s) links are given, as the API gives them."""
+    initiative = InitiativeFactory(website=url, source=False)
+    SourceFactory(initiative=initiative, title="The source", url=url)
+    [record] = json_document(client.get(JSON))["initiatives"]
+    assert record["website"] is None
+    assert record["sources"][0]["url"] is None
+    [row] = csv_rows(client.get(CSV))[1:]
+    assert row[exports.COLUMNS.index("website")] == ""
+    assert "<" not in row[exports.COLUMNS.index("sources")]
+    api = client.get(f"/api/v1/initiatives/{initiative.slug}/").json()
+    assert api["website"] is None and api["sources"][0]["url"] is None
+    for output in (client.get(FEED), client.get(f"/initiatives/{initiative.slug}/")):
+        assert url.strip().split(":")[0].lower() + ":" not in output.content.decode().lower()
