@@ -3,7 +3,9 @@ from dataclasses import dataclass
 import reversion
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
@@ -39,6 +41,51 @@ from catalogue.models import (
 admin.site.site_header = "Case-study catalogue: editors"
 admin.site.site_title = "Catalogue admin"
 admin.site.index_title = "Catalogue"
+
+
+def has_nul(query):
+    return any("\x00" in name or any("\x00" in v for v in values) for name, values in query.lists())
+
+
+class SafeChangeList(ChangeList):
+    """The admin's list, refusing as "wacky lookup parameters" (Django's redirect to the
+    plain list with ?e=1) what would otherwise reach the database and fail there: a NUL,
+    which PostgreSQL text cannot hold, in any filter, and date-hierarchy numbers too big for
+    a date."""
+
+    def __init__(self, request, *args, **kwargs):
+        if has_nul(request.GET):
+            raise IncorrectLookupParameters("A NUL character in the query string.")
+        super().__init__(request, *args, **kwargs)
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except OverflowError as error:
+            raise IncorrectLookupParameters(error) from error
+
+
+MAX_ADMIN_SEARCH = 1000
+
+
+class HostileQueryMixin:
+    """For every ModelAdmin: no query string gives a 500 (the public pages' rule)."""
+
+    def get_changelist(self, request, **kwargs):
+        return SafeChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        # Nothing stored contains a NUL (PostgreSQL refuses it; the forms' validators too),
+        # so a search for one, in the list or the autocomplete, matches nothing.
+        if "\x00" in search_term:
+            return queryset.none(), False
+        if len(search_term) > MAX_ADMIN_SEARCH:
+            # SQLite refuses LIKE patterns past 50,000 bytes; nobody types this much.
+            messages.warning(
+                request, f"Searches are limited to {MAX_ADMIN_SEARCH:,} characters: shorten it."
+            )
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
 
 
 class PartnershipInline(admin.TabularInline):
@@ -228,7 +275,7 @@ class _RolledBack(Exception):
 
 
 @admin.register(Initiative)
-class InitiativeAdmin(VersionAdmin):
+class InitiativeAdmin(HostileQueryMixin, VersionAdmin):
     form = InitiativeForm
     history_latest_first = True
     object_history_template = "admin/catalogue/initiative/object_history.html"
@@ -666,7 +713,7 @@ class InitiativeAdmin(VersionAdmin):
         self._run_transition(request, queryset, "unarchive")
 
 
-class ProposalAdmin(admin.ModelAdmin):
+class ProposalAdmin(HostileQueryMixin, admin.ModelAdmin):
     """Proposed changes to published records: the review queue, and each proposal's
     differences with Publish and Discard."""
 
@@ -766,7 +813,7 @@ REQUIRED_FOR_PUBLICATION = {
 USERS_SHOWN = 50
 
 
-class TaxonomyAdmin(admin.ModelAdmin):
+class TaxonomyAdmin(HostileQueryMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "initiative_count"]
     ordering = ["name"]  # as OrganisationAdmin: the count annotation drops Meta.ordering
     search_fields = ["name", "slug", "description"]
@@ -835,14 +882,14 @@ class SectorAdmin(TaxonomyAdmin):
 
 
 @admin.register(Place)
-class PlaceAdmin(admin.ModelAdmin):
+class PlaceAdmin(HostileQueryMixin, admin.ModelAdmin):
     list_display = ["__str__", "country", "region"]
     list_filter = ["region"]
     search_fields = ["country", "region"]
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(HostileQueryMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "country", "led_count"]
     # The count annotation groups rows, and grouped queries ignore Meta.ordering: without
     # this the autocomplete would page an unordered list.
@@ -896,7 +943,7 @@ class StaffCreationForm(AdminUserCreationForm):
             self.instance.groups.add(Group.objects.get(name=role))
 
 
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(HostileQueryMixin, UserAdmin):
     add_form = StaffCreationForm
     add_fieldsets = [
         (
