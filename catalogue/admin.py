@@ -104,8 +104,7 @@ class CitingFormSet(BaseInlineFormSet):
         return [
             form
             for form in self.forms
-            if getattr(form, "cleaned_data", None)
-            and not form.cleaned_data.get("DELETE")
+            if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")
         ]
 
     def clean(self):
@@ -174,9 +173,9 @@ class MetricFormSet(CitingFormSet):
         for form in kept:
             cites = form.cleaned_data.get("cites") or ""
             passage = form.cleaned_data.get("passage") or ""
-            if cites and passage and form.is_valid():
-                if passage_source(self.data, passage) not in (None, cites):
-                    form.add_error("passage", "This passage is from another source.")
+            other = cites and passage and passage_source(self.data, passage) not in (None, cites)
+            if other:
+                form.add_error("passage", "This passage is from another source.")
             if self.will_be_published:
                 if not passage:
                     form.add_error("passage", workflow.PUBLICATION_NEEDS["metric_quotes"])

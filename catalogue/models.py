@@ -180,15 +180,15 @@ class Organisation(models.Model):
     def __str__(self):
         return self.display_name
 
+    def get_absolute_url(self):
+        return reverse("organisation-detail", kwargs={"slug": self.slug})
+
     @property
     def display_name(self):
         """The name, or for a body its source does not name, what the source calls it."""
         if self.unnamed:
             return f"{self.name[:1].upper()}{self.name[1:]}, not named in the source"
         return self.name
-
-    def get_absolute_url(self):
-        return reverse("organisation-detail", kwargs={"slug": self.slug})
 
     def natural_key(self):
         return (self.slug,)

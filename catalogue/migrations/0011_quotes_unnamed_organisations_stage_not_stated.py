@@ -6,60 +6,119 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalogue', '0010_reference_vocabularies'),
+        ("catalogue", "0010_reference_vocabularies"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Quote',
+            name="Quote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(help_text='Word for word, as the source has it.', verbose_name='passage')),
-                ('locator', models.CharField(blank=True, help_text='Where in the source: a section, page or paragraph, when it has them.', max_length=255)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "text",
+                    models.TextField(
+                        help_text="Word for word, as the source has it.", verbose_name="passage"
+                    ),
+                ),
+                (
+                    "locator",
+                    models.CharField(
+                        blank=True,
+                        help_text="Where in the source: a section, page or paragraph, when it has them.",
+                        max_length=255,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['initiative', 'pk'],
+                "ordering": ["initiative", "pk"],
             },
         ),
         migrations.RemoveConstraint(
-            model_name='initiative',
-            name='initiative_stage_valid',
+            model_name="initiative",
+            name="initiative_stage_valid",
         ),
         migrations.AddField(
-            model_name='organisation',
-            name='unnamed',
-            field=models.BooleanField(default=False, help_text='The source describes this body without naming it. Put how it describes it in Name (“A city”, “A government agency”): it is shown as “A city, not named in the source”.', verbose_name='not named in the source'),
+            model_name="organisation",
+            name="unnamed",
+            field=models.BooleanField(
+                default=False,
+                help_text="The source describes this body without naming it. Put how it describes it in Name (“A city”, “A government agency”): it is shown as “A city, not named in the source”.",
+                verbose_name="not named in the source",
+            ),
         ),
         migrations.AddField(
-            model_name='source',
-            name='copy_file',
-            field=models.CharField(blank=True, help_text='File name of the stored copy of the source its quotes were checked against, e.g. a seed article in ../shared/seeds/.', max_length=255, verbose_name='archived copy'),
+            model_name="source",
+            name="copy_file",
+            field=models.CharField(
+                blank=True,
+                help_text="File name of the stored copy of the source its quotes were checked against, e.g. a seed article in ../shared/seeds/.",
+                max_length=255,
+                verbose_name="archived copy",
+            ),
         ),
         migrations.AlterField(
-            model_name='initiative',
-            name='stage',
-            field=models.CharField(blank=True, choices=[('idea', 'Idea'), ('pilot', 'Pilot'), ('implemented', 'Implemented'), ('scaled', 'Scaled'), ('discontinued', 'Discontinued')], default='', max_length=16),
+            model_name="initiative",
+            name="stage",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("idea", "Idea"),
+                    ("pilot", "Pilot"),
+                    ("implemented", "Implemented"),
+                    ("scaled", "Scaled"),
+                    ("discontinued", "Discontinued"),
+                ],
+                default="",
+                max_length=16,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='initiative',
-            constraint=models.CheckConstraint(condition=models.Q(('stage', ''), ('stage__in', ['idea', 'pilot', 'implemented', 'scaled', 'discontinued']), _connector='OR'), name='initiative_stage_valid'),
+            model_name="initiative",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("stage", ""),
+                    ("stage__in", ["idea", "pilot", "implemented", "scaled", "discontinued"]),
+                    _connector="OR",
+                ),
+                name="initiative_stage_valid",
+            ),
         ),
         migrations.AddField(
-            model_name='quote',
-            name='initiative',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quotes', to='catalogue.initiative'),
+            model_name="quote",
+            name="initiative",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="quotes",
+                to="catalogue.initiative",
+            ),
         ),
         migrations.AddField(
-            model_name='quote',
-            name='source',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quotes', to='catalogue.source'),
+            model_name="quote",
+            name="source",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="quotes",
+                to="catalogue.source",
+            ),
         ),
         migrations.AddField(
-            model_name='metric',
-            name='quote',
-            field=models.ForeignKey(blank=True, help_text='The passage of its source the figure comes from.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='metrics', to='catalogue.quote', verbose_name='passage'),
+            model_name="metric",
+            name="quote",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The passage of its source the figure comes from.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="metrics",
+                to="catalogue.quote",
+                verbose_name="passage",
+            ),
         ),
     ]

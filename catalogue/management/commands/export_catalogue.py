@@ -12,7 +12,8 @@ the order of dependence (every reference points at an array before it)::
     "sources": [...], "quotes": [...], "metrics": [...]}
 
 - Each record is an object holding "id" (its primary key, kept on import, so references
-  survive) and then every concrete field of its model by field name, as of version 2 (version 1 had no quotes, unnamed or copy_file):
+  survive) and then every concrete field of its model by field name, as of
+  version 2 (version 1 had no quotes, unnamed or copy_file):
 
   - drivers, themes, outcomes, barriers: name, slug, description; sectors also cofog_code
   - places: country (ISO code), region (ITL1 code or "")
