@@ -22,8 +22,8 @@ from catalogue.models import (
     Outcome,
     Partnership,
     Place,
-    Sector,
     Quote,
+    Sector,
     Source,
     Theme,
 )

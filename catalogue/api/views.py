@@ -27,9 +27,9 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
+from catalogue import facets
 from catalogue.api import serializers as api
 from catalogue.api.filters import CatalogueFilterBackend, StrictInitiativeFilter
-from catalogue import facets
 from catalogue.facets import TAXONOMIES
 from catalogue.logs import current_request_id
 from catalogue.models import Initiative, Partnership
