@@ -30,9 +30,14 @@ def home(request):
         themes = Theme.objects.annotate(
             published_count=Count("initiatives", filter=Q(initiatives__status="published"))
         ).filter(published_count__gt=0)
-        measured = published.filter(Exists(Metric.objects.filter(initiative=OuterRef("pk"))))
-        quoted = published.filter(Exists(Quote.objects.filter(initiative=OuterRef("pk"))))
-        return list(themes), published.count(), measured.count(), quoted.count()
+        claims = published.aggregate(
+            total=Count("pk"),
+            measured=Count(
+                "pk", filter=Q(Exists(Metric.objects.filter(initiative=OuterRef("pk"))))
+            ),
+            quoted=Count("pk", filter=Q(Exists(Quote.objects.filter(initiative=OuterRef("pk"))))),
+        )
+        return list(themes), claims["total"], claims["measured"], claims["quoted"]
 
     themes, total, measured, quoted = caching.cached(caching.key(request, "home"), counts)
     return render(
