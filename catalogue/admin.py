@@ -32,6 +32,7 @@ from catalogue.models import (
     Partnership,
     Place,
     Proposal,
+    Quote,
     Sector,
     Source,
     Status,
@@ -94,60 +95,146 @@ class PartnershipInline(admin.TabularInline):
     autocomplete_fields = ["organisation"]
 
 
-class MetricForm(forms.ModelForm):
-    """A metric cites one of its record's sources: one already saved, or one being added in
-    the same form (numbered as the Sources section numbers its new rows), so no second save
-    is needed before a new record's metric can cite its new source."""
+class CitingForm(forms.ModelForm):
+    """A row that cites other rows of its record: one already saved, or one being added in
+    the same form (numbered as its section numbers its new rows), so no second save is
+    needed before a new record's quote can be from its new source, or its metric cite a new
+    quote. `citing` is {form field: (the cited inline's prefix, what a row of it is called)};
+    the choices are set by CitingInline.get_formset."""
 
+    citing = {}
+    choices = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, (prefix, _noun) in self.citing.items():
+            self.fields[name].choices = self.choices[name]
+            attname = CITED_ATTNAMES[prefix]
+            if getattr(self.instance, attname):
+                self.initial.setdefault(name, str(getattr(self.instance, attname)))
+
+
+# The inline prefix of a cited section, and the attribute a citing row holds its pk in.
+CITED_ATTNAMES = {"sources": "source_id", "quotes": "quote_id"}
+
+
+def cited_row(data, prefix, cites):
+    """Whether `cites` (a saved pk, or "#N" for the Nth row of the `prefix` formset) names a
+    row kept in this post, and the problem in words if not."""
+    try:
+        saved = int(data.get(f"{prefix}-INITIAL_FORMS", 0))
+    except ValueError:
+        return None  # that formset reports its own broken management form
+    noun = "source" if prefix == "sources" else "quote"
+    filled = "title" if prefix == "sources" else "text"
+    if cites.startswith("#"):
+        index = int(cites[1:]) - 1
+        if index < saved or not data.get(f"{prefix}-{index}-{filled}", "").strip():
+            return (
+                f"There is no new {noun} {cites} with a {filled} in "
+                f"{prefix.capitalize()} below: fill it in, or choose another {noun}."
+            )
+        if data.get(f"{prefix}-{index}-DELETE"):
+            return f"New {noun} {cites} is being removed: choose another."
+        return None
+    for index in range(saved):
+        if data.get(f"{prefix}-{index}-id") == cites and data.get(f"{prefix}-{index}-DELETE"):
+            return f"This {noun} is being removed: choose another, or keep the {noun}."
+    return None
+
+
+class CitingFormSet(BaseInlineFormSet):
+    # Set by get_formset when the record will be public after this save.
+    will_be_published = False
+
+    def kept_forms(self):
+        return [
+            form
+            for form in self.forms
+            if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")
+        ]
+
+    def clean(self):
+        super().clean()
+        for form in self.kept_forms():
+            for name, (prefix, _noun) in form.citing.items():
+                cites = form.cleaned_data.get(name) or ""
+                problem = cited_row(self.data, prefix, cites) if cites else None
+                if problem:
+                    form.add_error(name, problem)
+
+
+class QuoteForm(CitingForm):
+    source_choice = forms.ChoiceField(
+        label="From source",
+        required=False,
+        help_text="The source it is quoted from. A new source is numbered as in Sources.",
+    )
+    citing = {"source_choice": ("sources", "source")}
+
+    class Meta:
+        model = Quote
+        fields = ["text", "locator"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 3})}
+
+
+class QuoteFormSet(CitingFormSet):
+    def clean(self):
+        super().clean()
+        for form in self.kept_forms():
+            if not form.cleaned_data.get("source_choice"):
+                form.add_error("source_choice", "Choose the source this passage is quoted from.")
+
+
+class MetricForm(CitingForm):
     cites = forms.ChoiceField(
         label="Source",
         required=False,
-        help_text="The source its figure comes from. A new source is numbered as in Sources.",
+        help_text="The source its figure comes from. A new source is numbered as in Sources. "
+        "Left empty, it is the passage's source.",
     )
-    choices = [("", "---------")]
+    passage = forms.ChoiceField(
+        label="Passage",
+        required=False,
+        help_text="The quote its figure is in. A new quote is numbered as in Quotes.",
+    )
+    citing = {"cites": ("sources", "source"), "passage": ("quotes", "quote")}
 
     class Meta:
         model = Metric
         fields = ["label", "value", "unit", "direction", "baseline", "period"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["cites"].choices = self.choices
-        if self.instance.source_id:
-            self.initial.setdefault("cites", str(self.instance.source_id))
+
+def passage_source(data, passage):
+    """The source choice ("12" or "#2") of the quote a metric's passage choice names."""
+    if passage.startswith("#"):
+        return data.get(f"quotes-{int(passage[1:]) - 1}-source_choice") or None
+    found = Quote.objects.filter(pk=passage).values_list("source_id", flat=True).first()
+    return None if found is None else str(found)
 
 
-class MetricFormSet(BaseInlineFormSet):
+class MetricFormSet(CitingFormSet):
     def clean(self):
         super().clean()
-        sources = "sources"  # SourceInline's formset prefix
-        data = self.data
-        try:
-            saved = int(data.get(f"{sources}-INITIAL_FORMS", 0))
-        except ValueError:
-            return  # the sources formset reports its own broken management form
-        for form in self.forms:
-            cites = (getattr(form, "cleaned_data", None) or {}).get("cites") or ""
-            if not cites or form.cleaned_data.get("DELETE"):
-                continue
-            if cites.startswith("#"):
-                index = int(cites[1:]) - 1
-                title = data.get(f"{sources}-{index}-title", "").strip()
-                if index < saved or not title or data.get(f"{sources}-{index}-DELETE"):
-                    form.add_error(
-                        "cites",
-                        f"There is no new source {cites} with a title in Sources below: "
-                        "fill it in, or choose another source.",
-                    )
-            else:
-                for index in range(saved):
-                    if data.get(f"{sources}-{index}-id") == cites and data.get(
-                        f"{sources}-{index}-DELETE"
-                    ):
-                        form.add_error(
-                            "cites",
-                            "This source is being removed: choose another, or keep the source.",
-                        )
+        kept = self.kept_forms()
+        for form in kept:
+            cites = form.cleaned_data.get("cites") or ""
+            passage = form.cleaned_data.get("passage") or ""
+            other = cites and passage and passage_source(self.data, passage) not in (None, cites)
+            if other:
+                form.add_error("passage", "This passage is from another source.")
+            if self.will_be_published:
+                if not passage:
+                    form.add_error("passage", workflow.PUBLICATION_NEEDS["metric_quotes"])
+                elif not cites and not passage_source(self.data, passage):
+                    form.add_error("cites", workflow.PUBLICATION_NEEDS["metric_quotes"])
+        if self.will_be_published and not kept:
+            try:
+                level = int(self.data.get("evidence_level") or 1)
+            except ValueError:
+                return  # the evidence level field says what is wrong with it
+            if level >= workflow.MEASURED_EVIDENCE_LEVEL:
+                raise ValidationError(workflow.PUBLICATION_NEEDS["metrics"])
 
 
 class SourceFormSet(BaseInlineFormSet):
@@ -165,43 +252,68 @@ class SourceFormSet(BaseInlineFormSet):
             raise ValidationError(workflow.PUBLICATION_NEEDS["sources"])
 
 
+def will_be_published(request):
+    state = getattr(request, "workflow_state", None)
+    return bool(state and state.target == Status.PUBLISHED)
+
+
 class SourceInline(admin.StackedInline):
     model = Source
     formset = SourceFormSet
     extra = 1
-    fields = [("title", "url"), ("author", "publisher"), ("published_on", "accessed_on")]
+    fields = [
+        ("title", "url"),
+        ("author", "publisher"),
+        ("published_on", "accessed_on"),
+        "copy_file",
+    ]
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
-        state = getattr(request, "workflow_state", None)
-        formset.will_be_published = bool(state and state.target == Status.PUBLISHED)
+        formset.will_be_published = will_be_published(request)
         return formset
 
 
-# Rows a metric may cite beyond the sources already saved: the new rows the form offers.
-NEW_SOURCE_CHOICES = SourceInline.extra + 4
+# Rows a quote or metric may cite beyond those already saved: the new rows the form offers.
+NEW_ROW_CHOICES = 5
 
 
-class MetricInline(admin.TabularInline):
+class CitingInline(admin.TabularInline):
+    extra = 1
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        choices = {}
+        for name, (prefix, noun) in formset.form.citing.items():
+            model = Source if prefix == "sources" else Quote
+            saved = list(model.objects.filter(initiative=obj.pk)) if obj and obj.pk else []
+            choices[name] = [
+                ("", "---------"),
+                *((str(row.pk), str(row)) for row in saved),
+                *(
+                    (f"#{n}", f"New {noun} #{n} (in {prefix.capitalize()} above)")
+                    for n in range(len(saved) + 1, len(saved) + 1 + NEW_ROW_CHOICES)
+                ),
+            ]
+        formset.form = type(formset.form.__name__, (formset.form,), {"choices": choices})
+        formset.will_be_published = will_be_published(request)
+        return formset
+
+
+class QuoteInline(CitingInline):
+    model = Quote
+    form = QuoteForm
+    formset = QuoteFormSet
+    fields = ["text", "locator", "source_choice"]
+    verbose_name = "quote: a passage of a source that supports the record"
+    verbose_name_plural = "quotes: the passages of the sources that support the record"
+
+
+class MetricInline(CitingInline):
     model = Metric
     form = MetricForm
     formset = MetricFormSet
-    extra = 1
-    fields = ["label", "value", "unit", "direction", "baseline", "period", "cites"]
-
-    def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        saved = list(Source.objects.filter(initiative=obj.pk)) if obj and obj.pk else []
-        choices = [
-            ("", "---------"),
-            *((str(source.pk), str(source)) for source in saved),
-            *(
-                (f"#{n}", f"New source #{n} (in Sources below)")
-                for n in range(len(saved) + 1, len(saved) + 1 + NEW_SOURCE_CHOICES)
-            ),
-        ]
-        formset.form = type(formset.form.__name__, (formset.form,), {"choices": choices})
-        return formset
+    fields = ["label", "value", "unit", "direction", "baseline", "period", "cites", "passage"]
 
 
 @dataclass(frozen=True)
@@ -231,12 +343,9 @@ class InitiativeForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         stage = self.fields.get("stage")
-        if stage is not None and not self.instance.pk:
-            # The editor chooses: no stage is assumed for a new record.
-            stage.choices = [("", "Choose a stage"), *Initiative.Stage.choices]
-            stage.initial = ""
-            self.initial["stage"] = ""
-            stage.error_messages["required"] = "Choose the stage the initiative has reached."
+        if stage is not None:
+            # No stage is assumed: blank says the sources do not state one.
+            stage.choices = [("", "Not stated in the source"), *Initiative.Stage.choices]
 
     def clean(self):
         cleaned_data = super().clean()
@@ -307,8 +416,9 @@ class InitiativeAdmin(HostileQueryMixin, VersionAdmin):
         "created_by",
         "updated_by",
     ]
-    # Sources before metrics: a metric cites a source, new ones included, saved first.
-    inlines = [PartnershipInline, SourceInline, MetricInline]
+    # Each after what it cites, new rows included, saved first: a quote is from a source, a
+    # metric cites a source and a quote.
+    inlines = [PartnershipInline, SourceInline, QuoteInline, MetricInline]
     actions = [
         "submit_for_review",
         "return_to_draft",
@@ -516,23 +626,29 @@ class InitiativeAdmin(HostileQueryMixin, VersionAdmin):
         return "edited" if change else "added"
 
     def save_formset(self, request, form, formset, change):
-        if formset.model is Metric:
-            # What "New source #N" means: the Nth row of Sources, saved just before.
-            rows = getattr(request, "source_rows", {})
-            for metric_form in formset.forms:
-                if metric_form in formset.deleted_forms or not hasattr(metric_form, "cleaned_data"):
+        # What "New source #N" or "New quote #N" means: the Nth row of that section, saved
+        # just before (request.saved_rows).
+        saved_rows = getattr(request, "saved_rows", {})
+        if formset.model in (Quote, Metric):
+            for row_form in formset.forms:
+                if row_form in formset.deleted_forms or not hasattr(row_form, "cleaned_data"):
                     continue
-                cites = metric_form.cleaned_data.get("cites") or ""
-                if cites.startswith("#"):
-                    metric_form.instance.source_id = getattr(rows.get(cites), "pk", None)
-                else:
-                    metric_form.instance.source_id = int(cites) if cites else None
+                for name, (prefix, _noun) in row_form.citing.items():
+                    cites = row_form.cleaned_data.get(name) or ""
+                    if cites.startswith("#"):
+                        pk = getattr(saved_rows.get(prefix, {}).get(cites), "pk", None)
+                    else:
+                        pk = int(cites) if cites else None
+                    setattr(row_form.instance, CITED_ATTNAMES[prefix], pk)
+                metric = row_form.instance
+                if formset.model is Metric and metric.quote_id and not metric.source_id:
+                    metric.source_id = Quote.objects.get(pk=metric.quote_id).source_id
         super().save_formset(request, form, formset, change)
-        if formset.model is Source:
-            request.source_rows = {
-                f"#{n}": source_form.instance
-                for n, source_form in enumerate(formset.forms, start=1)
+        if formset.model in (Source, Quote):
+            saved_rows[formset.prefix] = {
+                f"#{n}": row_form.instance for n, row_form in enumerate(formset.forms, start=1)
             }
+            request.saved_rows = saved_rows
 
     def construct_change_message(self, request, form, formsets, add=False):
         message = super().construct_change_message(request, form, formsets, add)
@@ -890,11 +1006,11 @@ class PlaceAdmin(HostileQueryMixin, admin.ModelAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(HostileQueryMixin, admin.ModelAdmin):
-    list_display = ["name", "kind", "country", "led_count"]
+    list_display = ["name", "unnamed", "kind", "country", "led_count"]
     # The count annotation groups rows, and grouped queries ignore Meta.ordering: without
     # this the autocomplete would page an unordered list.
     ordering = ["name"]
-    list_filter = ["kind"]
+    list_filter = ["kind", "unnamed"]
     show_facets = admin.ShowFacets.ALWAYS
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

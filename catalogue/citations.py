@@ -1,8 +1,9 @@
 """How to cite a case study, and how machines read it.
 
-A citation names the lead organisation as author, the case study's title, this catalogue as
-the publisher, the permalink and the version (the date it was last updated), in plain text,
-BibTeX and RIS. The same facts go into schema.org JSON-LD for search engines.
+A citation names this catalogue as the (corporate) author and publisher, since the catalogue
+wrote the case study, and the lead organisation as its subject, with the case study's title,
+the permalink and the version (the date it was last updated), in plain text, BibTeX and RIS.
+The same facts go into schema.org JSON-LD for search engines.
 """
 
 import json
@@ -27,12 +28,18 @@ def dates(initiative, accessed=None):
     return year, timezone.localtime(initiative.updated_at).date(), accessed
 
 
+def subject(initiative):
+    """Who the case study is about: its lead organisation, as the catalogue shows it."""
+    return str(initiative.lead_organisation)
+
+
 def plain_text(initiative, url, accessed=None):
-    """'Hackney Council (2026) Title. Catalogue. Version of 9 July 2025. URL (accessed …).'"""
+    """'Catalogue (2026) Title. Case study of Hackney Council. Version of 9 July 2025.
+    Available at: URL (accessed …).'"""
     year, version, accessed = dates(initiative, accessed)
     return (
-        f"{initiative.lead_organisation.name} ({year}) {initiative.title}. "
-        f"{settings.CATALOGUE_NAME}. Version of {version:%-d %B %Y}. "
+        f"{settings.CATALOGUE_NAME} ({year}) {initiative.title}. "
+        f"Case study of {subject(initiative)}. Version of {version:%-d %B %Y}. "
         f"Available at: {url} (accessed {accessed:%-d %B %Y})."
     )
 
@@ -61,14 +68,15 @@ def bibtex(initiative, url, accessed=None):
     year, version, accessed = dates(initiative, accessed)
     key = re.sub(r"[^a-z0-9]+", "", initiative.slug.lower())[:40] + str(year)
     fields = [
-        # Double braces: an organisation is one name, not a first and last name.
-        ("author", "{" + bibtex_text(initiative.lead_organisation.name) + "}"),
+        # Double braces: a corporate author is one name, not a first and last name.
+        ("author", "{" + bibtex_text(settings.CATALOGUE_NAME) + "}"),
         ("title", bibtex_text(initiative.title)),
         ("howpublished", bibtex_text(settings.CATALOGUE_NAME)),
+        ("keywords", bibtex_text(subject(initiative))),
         ("year", str(year)),
         ("url", url),  # URLs are verbatim in biblatex and the url package
         ("urldate", accessed.isoformat()),
-        ("note", f"Version of {version.isoformat()}"),
+        ("note", bibtex_text(f"Case study of {subject(initiative)}. Version of {version}")),
     ]
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
     return f"@misc{{{key},\n{body}\n}}\n"
@@ -83,7 +91,7 @@ def ris(initiative, url, accessed=None):
     year, version, accessed = dates(initiative, accessed)
     lines = [
         ("TY", "ELEC"),
-        ("AU", ris_text(initiative.lead_organisation.name)),
+        ("AU", ris_text(settings.CATALOGUE_NAME)),
         ("TI", ris_text(initiative.title)),
         ("PB", ris_text(settings.CATALOGUE_NAME)),
         ("PY", str(year)),
@@ -91,8 +99,9 @@ def ris(initiative, url, accessed=None):
         ("UR", url),
         ("Y2", f"{accessed:%Y/%m/%d}"),
         ("AB", ris_text(initiative.summary)),
+        ("KW", ris_text(subject(initiative))),
         *(("KW", ris_text(theme.name)) for theme in initiative.themes.all()),
-        ("N1", f"Version of {version.isoformat()}"),
+        ("N1", ris_text(f"Case study of {subject(initiative)}. Version of {version}")),
         ("ER", ""),
     ]
     return "".join(f"{tag}  - {value}".rstrip() + "\r\n" for tag, value in lines)
@@ -138,17 +147,16 @@ def json_ld(initiative, absolute):
         "description": initiative.summary,
         "datePublished": initiative.published_at,
         "dateModified": initiative.updated_at,
-        "author": {
-            "@type": "Organization",
-            "name": lead.name,
-            "url": absolute(lead.get_absolute_url()),
-        },
+        "author": {"@type": "Organization", "name": settings.CATALOGUE_NAME},
         "publisher": {"@type": "Organization", "name": settings.CATALOGUE_NAME},
-        "about": [theme.name for theme in initiative.themes.all()],
+        "about": [
+            {"@type": "Organization", "name": str(lead), "url": absolute(lead.get_absolute_url())},
+            *(theme.name for theme in initiative.themes.all()),
+        ],
         "keywords": [term.name for term in (*initiative.drivers.all(), *initiative.outcomes.all())],
         "spatialCoverage": [str(place) for place in initiative.places.all()],
         "contributor": [
-            {"@type": "Organization", "name": p.organisation.name}
+            {"@type": "Organization", "name": str(p.organisation)}
             for p in initiative.partnerships.all()
         ],
         "citation": [web_link(source.url) or source.title for source in initiative.sources.all()],

@@ -13,17 +13,23 @@ Columns (CSV header names; JSON keys), in this order:
     lead_organisation_kind, partners (organisation and role), sector, stage, themes, drivers,
     outcomes, barriers, countries (ISO 3166 codes), places (country, or UK nation or region),
     start_year, end_year, evidence_level, innovation_type, collaboration, funding, website,
-    metrics, sources, first_published, last_updated
+    metrics, sources, quotes, first_published, last_updated
+
+- An organisation its source does not name reads as the site shows it ("A city, not named
+  in the source"). A metric names its source and quotes its passage; `quotes` holds every
+  passage the record quotes from its sources, with its locator and the source's title.
 
 - Choices and vocabularies are written as their names as the site shows them ("Local
   authority", "Pilot", "Open data"), not as codes.
 - Timestamps are ISO 8601 in UTC to the second (2026-11-25T15:20:22Z); dates are YYYY-MM-DD.
 - JSON: one object, {"count", "query" (the filters applied and the sort), "problems",
-  "generated_at", "source" (name, list URL, attribution), "initiatives": [...]}. Lists are
-  arrays; partners, metrics and sources are objects; a missing year or sector is null, as is
-  a website or source URL that is not http(s) (none, or a stored `javascript:` or `data:`
-  link: one rule with the API); missing text is "". A metric's value is a decimal string
-  ("25", "-1.5"), so it stays exact; its "display" is how the site shows it ("25% decrease").
+  "generated_at", "source" (name, list URL, attribution), "coverage" (for each facet, how
+  many of the records record it at all: {"driver": {"label", "recorded", "of"}}),
+  "initiatives": [...]}. Lists are arrays; partners, metrics and sources are objects; a
+  missing year or sector is null, as is a website or source URL that is not http(s) (none,
+  or a stored `javascript:` or `data:` link: one rule with the API); missing text is "".
+  A metric's value is a decimal string ("25", "-1.5"), so it stays exact; its "display" is
+  how the site shows it ("25% decrease").
 
 CSV conventions (RFC 4180: comma-separated, CRLF line ends, fields with commas, quotes or
 line breaks quoted, quotes doubled):
@@ -67,7 +73,8 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
-from catalogue.models import Initiative, Metric, Organisation, Partnership, Place, Source
+from catalogue import facets
+from catalogue.models import Initiative, Metric, Organisation, Partnership, Place, Quote, Source
 from catalogue.templatetags.catalogue import web_link
 from catalogue.views import filter_initiatives
 
@@ -97,6 +104,7 @@ COLUMNS = [
     "website",
     "metrics",
     "sources",
+    "quotes",
     "first_published",
     "last_updated",
 ]
@@ -132,6 +140,7 @@ OWN_FIELDS = [
 ]
 JOINED = {
     "lead": F("lead_organisation__name"),
+    "lead_unnamed": F("lead_organisation__unnamed"),
     "kind": F("lead_organisation__kind"),
     "sector_name": F("sector__name"),
 }
@@ -179,7 +188,15 @@ def source(title, author, publisher, url, published_on, accessed_on):
     }
 
 
-def metric(label, value, unit, direction, baseline, period):
+def organisation_name(name, unnamed):
+    return str(Organisation(name=name, unnamed=unnamed))
+
+
+def quote_item(text, locator, source_title):
+    return {"text": text, "locator": locator, "source": source_title}
+
+
+def metric(label, value, unit, direction, baseline, period, source_title, quote_text):
     number = Metric(value=value, unit=unit, direction=direction)
     return {
         "label": label,
@@ -189,6 +206,8 @@ def metric(label, value, unit, direction, baseline, period):
         "display": number.display_value,
         "baseline": baseline,
         "period": period,
+        "source": source_title,
+        "quote": quote_text,
     }
 
 
@@ -244,6 +263,7 @@ def records(ids, origin):
     partners = grouped(
         Partnership.objects.filter(among("initiative", ids)).order_by("role", "organisation__name"),
         "organisation__name",
+        "organisation__unnamed",
         "role",
     )
     metrics = grouped(
@@ -254,6 +274,16 @@ def records(ids, origin):
         "direction",
         "baseline",
         "period",
+        "source__title",
+        "quote__text",
+    )
+    quotes = grouped(
+        Quote.objects.filter(among("initiative", ids)).order_by(
+            "source__published_on", "source", "pk"
+        ),
+        "text",
+        "locator",
+        "source__title",
     )
     sources = grouped(
         Source.objects.filter(among("initiative", ids)).order_by("published_on", "pk"),
@@ -272,11 +302,11 @@ def records(ids, origin):
             "title": row["title"],
             "summary": row["summary"],
             "url": f"{origin}{before}{quote(row['slug'])}{after}",
-            "lead_organisation": row["lead"],
+            "lead_organisation": organisation_name(row["lead"], row["lead_unnamed"]),
             "lead_organisation_kind": KINDS.get(row["kind"], row["kind"]),
             "partners": [
-                {"organisation": name, "role": ROLES.get(role, role)}
-                for name, role in partners.get(pk, [])
+                {"organisation": organisation_name(name, unnamed), "role": ROLES.get(role, role)}
+                for name, unnamed, role in partners.get(pk, [])
             ],
             "sector": row["sector_name"],
             "stage": STAGES.get(row["stage"], row["stage"]),
@@ -294,6 +324,7 @@ def records(ids, origin):
             "website": web_link(row["website"]) or None,
             "metrics": [metric(*values) for values in metrics.get(pk, [])],
             "sources": [source(*values) for values in sources.get(pk, [])],
+            "quotes": [quote_item(*values) for values in quotes.get(pk, [])],
             "first_published": timestamp(row["published_at"]),
             "last_updated": timestamp(row["updated_at"]),
         }
@@ -338,7 +369,16 @@ def item_text(column, item):
             parts.append(f"compared with {item['baseline']}")
         if item["period"]:
             parts.append(f"over {item['period']}")
+        if item["source"]:
+            parts.append(f"source: {item['source']}")
+        if item["quote"]:
+            parts.append(f"passage: “{item['quote']}”")
         return ", ".join(parts)
+    if column == "quotes":
+        text = f"“{item['text']}”"
+        if item["locator"]:
+            text += f" ({item['locator']})"
+        return f"{text}, from {item['source']}"
     if column == "sources":
         text = ", ".join(
             part
@@ -441,6 +481,9 @@ def export(request, extension, content_type, body):
             "attribution": ATTRIBUTION.format(name=settings.CATALOGUE_NAME),
         },
     }
+    if extension == "json":
+        total, counts = facets.count(filterset)
+        head["coverage"] = facets.coverage(total, counts)
     content = body(head, ids, origin) if request.method == "GET" else iter(())
     response = StreamingHttpResponse(content, content_type=content_type)
     filename = f"case-studies-{timezone.localdate().isoformat()}.{extension}"

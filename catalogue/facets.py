@@ -123,6 +123,35 @@ COUNTS_SQL = {
       JOIN catalogue_place p ON p.id = l.place_id
      GROUP BY p.country""",
 }
+# How many of a set of initiatives record each facet at all: absence is "not recorded",
+# not zero (most imported records have no barrier).
+_LINK_COVERED = (
+    "SELECT COUNT(DISTINCT l.initiative_id) FROM {table} l JOIN {{ids}} s ON s.id = l.initiative_id"
+)
+_COLUMN_COVERED = (
+    "SELECT COUNT(*) FROM catalogue_initiative i JOIN {{ids}} s ON s.id = i.id WHERE {where}"
+)
+COVERAGE_SQL = {
+    **{
+        name: _LINK_COVERED.format(
+            table=Initiative._meta.get_field(field).remote_field.through._meta.db_table
+        )
+        for name, field in (
+            ("theme", "themes"),
+            ("driver", "drivers"),
+            ("outcome", "outcomes"),
+            ("barrier", "barriers"),
+            ("country", "places"),
+        )
+    },
+    "sector": _COLUMN_COVERED.format(where="i.sector_id IS NOT NULL"),
+    "stage": _COLUMN_COVERED.format(where="i.stage <> ''"),
+    "kind": """SELECT COUNT(*) FROM catalogue_initiative i JOIN {ids} s ON s.id = i.id
+      JOIN catalogue_organisation o ON o.id = i.lead_organisation_id WHERE o.kind <> 'other'""",
+}
+# The key of the coverage figures among the counts.
+COVERAGE = "recorded"
+
 LABELS = {
     "theme": "Theme",
     "driver": "Driver",
@@ -136,7 +165,8 @@ LABELS = {
 
 
 def count(filterset):
-    """(total, {facet: {key: count}}) for an InitiativeFilter.
+    """(total, {facet: {key: count}}) for an InitiativeFilter; counts[COVERAGE] is
+    {facet: how many of the total record it at all}.
 
     On PostgreSQL the result is cached under the catalogue version, which database triggers
     change on any write that could change a count, so a cached count is never stale.
@@ -163,10 +193,13 @@ def _count(filterset):
     for name, template in COUNTS_SQL.items():
         ids = aliases[name] if name in aliases else aliases[None]
         parts.append(f"SELECT '{name}' AS f, k, n FROM ({template.format(ids=ids)}) AS c_{name}")
+    for name, template in COVERAGE_SQL.items():
+        covered = template.format(ids=aliases[None])
+        parts.append(f"SELECT '{COVERAGE}' AS f, '{name}' AS k, ({covered}) AS n")
     sql = f"WITH {', '.join(ctes)} " + " UNION ALL ".join(parts)
     if connection.vendor == "sqlite":
         sql = sql.replace("::text", "")
-    counts = {name: {} for name in COUNTS_SQL}
+    counts = {name: {} for name in [*COUNTS_SQL, COVERAGE]}
     total = 0
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -204,7 +237,7 @@ def options(name, counts, selected):
     return [Option(value, label, n, value in selected) for value, label, n in items]
 
 
-def facets(filterset, counts):
+def facets(filterset, counts, total):
     """Everything the filter panel shows, facet by facet.
 
     A long facet shows its chosen options and then its biggest, and puts the rest (in their
@@ -228,6 +261,16 @@ def facets(filterset, counts):
                 "options": all_options,
                 "top": top,
                 "selected": len(selected),
+                "recorded": counts[COVERAGE].get(name, 0),
+                "of": total,
             }
         )
     return panel
+
+
+def coverage(total, counts):
+    """{facet: {"label", "recorded", "of"}}: how many of the results record each facet."""
+    return {
+        name: {"label": label, "recorded": counts[COVERAGE].get(name, 0), "of": total}
+        for name, label in LABELS.items()
+    }

@@ -86,10 +86,12 @@ class InitiativeFeed(Feed):
         return item.updated_at
 
     def item_author_name(self, item):
-        return xml_safe(item.lead_organisation.name)
+        # The catalogue wrote the case study; the organisation is what it is about.
+        return settings.CATALOGUE_NAME
 
     def item_categories(self, item):
-        return [xml_safe(theme.name) for theme in item.themes.all()]
+        subject = xml_safe(str(item.lead_organisation))
+        return [subject, *(xml_safe(theme.name) for theme in item.themes.all())]
 
 
 @require_safe

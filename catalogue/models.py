@@ -156,6 +156,15 @@ class Organisation(models.Model):
     kind = models.CharField(max_length=32, choices=Kind)
     country = CountryField(blank=True)
     website = models.URLField(blank=True)
+    unnamed = models.BooleanField(
+        "not named in the source",
+        default=False,
+        help_text=(
+            "The source describes this body without naming it. Put how it describes it in "
+            "Name (“A city”, “A government agency”): it is shown as "
+            "“A city, not named in the source”."
+        ),
+    )
 
     objects = SlugManager()
 
@@ -169,10 +178,17 @@ class Organisation(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        return self.display_name
 
     def get_absolute_url(self):
         return reverse("organisation-detail", kwargs={"slug": self.slug})
+
+    @property
+    def display_name(self):
+        """The name, or for a body its source does not name, what the source calls it."""
+        if self.unnamed:
+            return f"{self.name[:1].upper()}{self.name[1:]}, not named in the source"
+        return self.name
 
     def natural_key(self):
         return (self.slug,)
@@ -207,8 +223,8 @@ class InitiativeQuerySet(models.QuerySet):
                 "partnerships",
                 queryset=Partnership.objects.select_related("organisation"),
             ),
-            "metrics",
-            "sources",
+            Prefetch("metrics", queryset=Metric.objects.select_related("quote")),
+            Prefetch("sources", queryset=Source.objects.prefetch_related("quotes")),
         )
 
     def related_to(self, initiative, limit=3, candidates=200):
@@ -322,7 +338,8 @@ class Initiative(models.Model):
     places = models.ManyToManyField(Place, related_name="initiatives", blank=True)
 
     innovation_type = models.CharField(max_length=16, choices=InnovationType, blank=True)
-    stage = models.CharField(max_length=16, choices=Stage, default=Stage.IMPLEMENTED)
+    # Blank: the sources do not say. Never guessed.
+    stage = models.CharField(max_length=16, choices=Stage, blank=True, default="")
     start_year = models.PositiveSmallIntegerField(null=True, blank=True)
     end_year = models.PositiveSmallIntegerField(null=True, blank=True)
     website = models.URLField(max_length=1000, blank=True)
@@ -422,7 +439,7 @@ class Initiative(models.Model):
                 name="initiative_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(stage__in=Stage.values),
+                condition=Q(stage="") | Q(stage__in=Stage.values),
                 name="initiative_stage_valid",
             ),
             # A published record always knows when it was first published.
@@ -525,6 +542,15 @@ class Source(models.Model):
     url = models.URLField("URL", max_length=1000, blank=True)
     published_on = models.DateField(null=True, blank=True)
     accessed_on = models.DateField(null=True, blank=True)
+    copy_file = models.CharField(
+        "archived copy",
+        max_length=255,
+        blank=True,
+        help_text=(
+            "File name of the stored copy of the source its quotes were checked against, "
+            "e.g. a seed article in ../shared/seeds/."
+        ),
+    )
 
     class Meta:
         ordering = ["initiative", "published_on", "pk"]
@@ -534,6 +560,30 @@ class Source(models.Model):
 
     def get_absolute_url(self):
         return self.initiative.get_absolute_url()
+
+
+class Quote(models.Model):
+    """A passage of a source, word for word, that supports the record: where its facts
+    come from. A metric cites the passage its figure is in."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="quotes")
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="quotes")
+    text = models.TextField("passage", help_text="Word for word, as the source has it.")
+    locator = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Where in the source: a section, page or paragraph, when it has them.",
+    )
+
+    class Meta:
+        ordering = ["initiative", "pk"]
+
+    def __str__(self):
+        text = " ".join(self.text.split())
+        return f"“{text[:80]}…”" if len(text) > 80 else f"“{text}”"
+
+    def get_absolute_url(self):
+        return self.initiative.get_absolute_url() + f"#quote-{self.pk}"
 
 
 class Direction(models.TextChoices):
@@ -556,6 +606,15 @@ class Metric(models.Model):
     period = models.CharField(max_length=100, blank=True, help_text="Over what time.")
     source = models.ForeignKey(
         Source, on_delete=models.SET_NULL, null=True, blank=True, related_name="metrics"
+    )
+    quote = models.ForeignKey(
+        Quote,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="metrics",
+        verbose_name="passage",
+        help_text="The passage of its source the figure comes from.",
     )
 
     class Meta:
@@ -726,6 +785,9 @@ class Proposal(models.Model):
 reversion.register(Partnership)
 reversion.register(Metric)
 reversion.register(Source)
+reversion.register(Quote)
 reversion.register(
-    Initiative, exclude=["search_vector"], follow=["partnerships", "metrics", "sources"]
+    Initiative,
+    exclude=["search_vector"],
+    follow=["partnerships", "metrics", "sources", "quotes"],
 )

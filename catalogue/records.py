@@ -9,10 +9,11 @@ A snapshot is JSON-safe:
 
     {"fields": {attname: value, ...},             # content fields, m2m as sorted pk lists
      "partnerships": {key: {attname: value}},      # each child row by key: its pk as text
-     "metrics": {...}, "sources": {...}}
+     "sources": {...}, "quotes": {...}, "metrics": {...}}
 
-A child row added in a proposal has no pk yet; its key is "new-N", and a metric citing such
-a source holds that key in `source_id`.
+A child row added in a proposal has no pk yet; its key is "new-N", and a quote or metric
+citing such a source (or a metric citing such a quote) holds that key in `source_id`
+(`quote_id`).
 """
 
 import datetime
@@ -32,6 +33,7 @@ from catalogue.models import (
     Outcome,
     Partnership,
     Place,
+    Quote,
     Sector,
     Source,
     Theme,
@@ -49,9 +51,9 @@ NOT_CONTENT = {
     "updated_by",
 }
 
-# The child rows that belong to a record, each after the rows it may refer to (a metric
-# cites a source), which is the order they are written in.
-CHILDREN = {"partnerships": Partnership, "sources": Source, "metrics": Metric}
+# The child rows that belong to a record, each after the rows it may refer to (a quote is
+# from a source; a metric cites a source and a quote), which is the order they are written in.
+CHILDREN = {"partnerships": Partnership, "sources": Source, "quotes": Quote, "metrics": Metric}
 
 
 def sibling_links(model):
@@ -170,7 +172,7 @@ class Names:
         for data in snapshots:
             if not data:
                 continue
-            rows = [data["fields"], *(r for name in CHILDREN for r in data[name].values())]
+            rows = [data["fields"], *(r for n in CHILDREN for r in data.get(n, {}).values())]
             for row in rows:
                 for attname, model in _TERM_MODELS.items():
                     value = row.get(attname)
@@ -223,6 +225,11 @@ def _child_text(name, row, data, names):
         if row.get("accessed_on"):
             parts.append(f"accessed {row['accessed_on']}")
         return ", ".join(parts)
+    if name == "quotes":
+        text = f"“{' '.join((row.get('text') or '').split())}”"
+        if row.get("locator"):
+            text += f" ({row['locator']})"
+        return text + f"; from: {_cited_title(data, row.get('source_id'))}"
     metric = Metric(
         label=row.get("label") or "",
         value=Decimal(row.get("value") or 0),
@@ -235,13 +242,33 @@ def _child_text(name, row, data, names):
         text += f" ({', '.join(extra)})"
     source = row.get("source_id")
     if source is not None:
-        cited = data["sources"].get(source)
-        text += f"; source: {cited['title'] if cited else '(a source no longer on the record)'}"
+        text += f"; source: {_cited_title(data, source)}"
+    quote = row.get("quote_id")
+    if quote is not None:
+        cited = data["quotes"].get(quote)
+        words = " ".join(cited["text"].split()) if cited else ""
+        text += f"; passage: “{words}”" if cited else "; passage: (no longer on the record)"
     return text
+
+
+def _cited_title(data, key):
+    if key is None:
+        return "(no source)"
+    cited = data["sources"].get(key)
+    return cited["title"] if cited else "(a source no longer on the record)"
+
+
+def complete(data):
+    """`data` with every section, so a snapshot made before a kind of child row existed
+    (a proposal kept from then) reads as having none of them."""
+    for name in CHILDREN:
+        data.setdefault(name, {})
+    return data
 
 
 def describe(data, names):
     """The record as rows of (label, text), every field and relation, in form order."""
+    complete(data)
     rows = []
     for field in content_fields(Initiative):
         rows.append((_label(field), _display(field, data["fields"].get(field.attname), names)))
@@ -285,6 +312,7 @@ def differences(old, new, names):
 def renumber_new_rows(base, proposed):
     """Key the rows `proposed` has and `base` lacks "new-N": their pks came from a save that
     was rolled back and mean nothing outside it."""
+    base, proposed = complete(base), complete(proposed)
     renamed = {}
     for name in CHILDREN:
         rows = {}
@@ -319,6 +347,7 @@ def merge(base, proposed, live):
     that has also changed in the live record since, named for people. Nothing else the live
     record gained since is undone.
     """
+    base, proposed = complete(base), complete(proposed)
     merged = {"fields": dict(live["fields"]), **{n: dict(live[n]) for n in CHILDREN}}
     conflicts = []
     for attname, new in proposed["fields"].items():
@@ -355,6 +384,9 @@ def merge(base, proposed, live):
 
 
 def key_text(name, row):
+    if name == "quotes":
+        words = " ".join((row.get("text") or "").split())
+        return f"“{words[:60]}…”" if len(words) > 60 else f"“{words}”"
     return row.get("title") or row.get("label") or row.get("role") or name
 
 

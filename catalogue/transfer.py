@@ -30,13 +30,15 @@ from catalogue.models import (
     Partnership,
     Place,
     Proposal,
+    Quote,
     Sector,
     Source,
     Theme,
 )
 
 FORMAT = "catalogue-export"
-VERSION = 1
+# 2: quotes, and organisations' unnamed and sources' copy_file (issue 13).
+VERSION = 2
 
 # Columns the database derives (migration 0002's triggers); never written, never read.
 DERIVED = {"search_vector"}
@@ -95,6 +97,7 @@ SECTIONS = [
     Section("initiatives", Initiative),
     Section("partnerships", Partnership),
     Section("sources", Source),
+    Section("quotes", Quote),
     Section("metrics", Metric),
 ]
 SECTION_NAMES = [section.name for section in SECTIONS]
@@ -174,6 +177,7 @@ def count_phrase(counts):
         ("organisations", "organisation", "organisations"),
         ("partnerships", "partnership", "partnerships"),
         ("sources", "source", "sources"),
+        ("quotes", "quote", "quotes"),
         ("metrics", "metric", "metrics"),
         ("taxonomy", "taxonomy term", "taxonomy terms"),
         ("places", "place", "places"),

@@ -11,9 +11,9 @@ from django.views.decorators.http import require_safe
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
-from catalogue import caching, citations, facets, search
+from catalogue import caching, citations, facets, provenance, search
 from catalogue.filters import InitiativeFilter
-from catalogue.models import Initiative, Organisation, Partnership, Theme
+from catalogue.models import Initiative, Metric, Organisation, Partnership, Quote, Theme
 
 
 def ceiling(request):
@@ -30,13 +30,26 @@ def home(request):
         themes = Theme.objects.annotate(
             published_count=Count("initiatives", filter=Q(initiatives__status="published"))
         ).filter(published_count__gt=0)
-        return list(themes), published.count()
+        claims = published.aggregate(
+            total=Count("pk"),
+            measured=Count(
+                "pk", filter=Q(Exists(Metric.objects.filter(initiative=OuterRef("pk"))))
+            ),
+            quoted=Count("pk", filter=Q(Exists(Quote.objects.filter(initiative=OuterRef("pk"))))),
+        )
+        return list(themes), claims["total"], claims["measured"], claims["quoted"]
 
-    themes, total = caching.cached(caching.key(request, "home"), counts)
+    themes, total, measured, quoted = caching.cached(caching.key(request, "home"), counts)
     return render(
         request,
         "catalogue/home.html",
-        {"themes": themes, "latest": published.with_listing()[:6], "total": total},
+        {
+            "themes": themes,
+            "latest": published.with_listing()[:6],
+            "total": total,
+            "measured": measured,
+            "quoted": quoted,
+        },
     )
 
 
@@ -112,7 +125,7 @@ class InitiativeListView(FilterView):
             lambda: render_to_string(
                 "catalogue/initiative_list.html#filter-panel",
                 {
-                    "facets": facets.facets(self.filterset, self.counts),
+                    "facets": facets.facets(self.filterset, self.counts, self.total),
                     "filter": self.filterset,
                     "query": self.filterset.query,
                 },
@@ -173,6 +186,8 @@ def detail_page(request, initiative, preview=False):
     url = request.build_absolute_uri(initiative.get_absolute_url())
     context = {
         "initiative": initiative,
+        "notes": provenance.footnotes(initiative),
+        "imported_fields": provenance.imported_fields(initiative),
         "related": Initiative.objects.related_to(initiative),
         "citation": citations.plain_text(initiative, url),
         "preview": preview,

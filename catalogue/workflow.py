@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import reversion
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalogue import records
@@ -107,14 +108,36 @@ PUBLICATION_NEEDS = {
     "themes": "Choose at least one theme before publishing.",
     "outcomes": "Choose at least one outcome before publishing.",
     "sources": "Add at least one source before publishing.",
+    "metric_quotes": (
+        "Every metric needs its source and the passage (quote) its figure comes from before "
+        "publishing."
+    ),
+    "metrics": (
+        "An evidence level of 2 or higher needs at least one metric: add the measured result, "
+        "or choose level 1."
+    ),
 }
 
+# Nesta's level 2 is "data on effects": a record claiming it shows the data.
+MEASURED_EVIDENCE_LEVEL = 2
 
-def missing_for_publication(*, summary, lead_organisation, drivers, themes, outcomes, sources):
+
+def missing_for_publication(
+    *,
+    summary,
+    lead_organisation,
+    drivers,
+    themes,
+    outcomes,
+    sources,
+    metrics_cited=True,
+    evidence_measured=True,
+):
     """What a record lacks before it can be public, as {field: message}.
 
     The arguments are what the record has: values, or anything truthy for the many-valued
-    ones, so the same rules check a saved record and an editor's unsaved form.
+    ones, so the same rules check a saved record and an editor's unsaved form (whose
+    metrics the admin's metric rows check, so the last two default to satisfied).
     """
     has = {
         "summary": bool((summary or "").strip()),
@@ -123,6 +146,8 @@ def missing_for_publication(*, summary, lead_organisation, drivers, themes, outc
         "themes": bool(themes),
         "outcomes": bool(outcomes),
         "sources": bool(sources),
+        "metric_quotes": bool(metrics_cited),
+        "metrics": bool(evidence_measured),
     }
     return {field: message for field, message in PUBLICATION_NEEDS.items() if not has[field]}
 
@@ -136,6 +161,11 @@ def publication_problems(initiative):
         themes=initiative.themes.exists(),
         outcomes=initiative.outcomes.exists(),
         sources=initiative.sources.exists(),
+        metrics_cited=not initiative.metrics.filter(
+            Q(source__isnull=True) | Q(quote__isnull=True)
+        ).exists(),
+        evidence_measured=initiative.evidence_level < MEASURED_EVIDENCE_LEVEL
+        or initiative.metrics.exists(),
     )
 
 

@@ -60,6 +60,8 @@ def new_record_data(lead, **extra):
         "metrics-INITIAL_FORMS": 0,
         "sources-TOTAL_FORMS": 0,
         "sources-INITIAL_FORMS": 0,
+        "quotes-TOTAL_FORMS": 0,
+        "quotes-INITIAL_FORMS": 0,
         **extra,
     }
 

@@ -10,6 +10,7 @@ from catalogue.models import (
     Outcome,
     Partnership,
     Place,
+    Quote,
     Sector,
     Source,
     Theme,
@@ -100,6 +101,16 @@ class SourceFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Article {n}")
     publisher = "Example Publisher"
     url = "https://example.org/article"
+
+
+class QuoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Quote
+
+    source = factory.SubFactory(SourceFactory)
+    initiative = factory.SelfAttribute("source.initiative")
+    text = "The council cut its administrative costs by 25%."
+    locator = ""
 
 
 class MetricFactory(factory.django.DjangoModelFactory):

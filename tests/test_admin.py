@@ -91,6 +91,8 @@ def test_editor_adds_an_initiative_with_inlines(client, editor):
         "metrics-0-direction": "decrease",
         "sources-TOTAL_FORMS": 1,
         "sources-INITIAL_FORMS": 0,
+        "quotes-TOTAL_FORMS": 0,
+        "quotes-INITIAL_FORMS": 0,
         "sources-0-title": "An article",
         "sources-0-url": "https://example.org/a",
     }
@@ -123,6 +125,8 @@ def test_invalid_years_in_the_admin_are_shown_not_lost(client, editor):
             "metrics-INITIAL_FORMS": 0,
             "sources-TOTAL_FORMS": 0,
             "sources-INITIAL_FORMS": 0,
+            "quotes-TOTAL_FORMS": 0,
+            "quotes-INITIAL_FORMS": 0,
         },
     )
     assert response.status_code == 200
@@ -215,14 +219,13 @@ def new_record(**extra):
     return new_record_data(OrganisationFactory(), **extra)
 
 
-def test_a_new_record_needs_its_stage_chosen(client):
+def test_a_new_record_assumes_no_stage(client):
     client.force_login(member_of("Editors", "edna"))
     page = client.get("/admin/catalogue/initiative/add/")
-    assert '<option value="" selected>Choose a stage</option>' in page.text
+    assert '<option value="" selected>Not stated in the source</option>' in page.text
     response = client.post("/admin/catalogue/initiative/add/", new_record(stage=""))
-    assert response.status_code == 200
-    assert "Choose the stage the initiative has reached." in response.text
-    assert not Initiative.objects.exists()
+    assert response.status_code == 302
+    assert Initiative.objects.get().stage == ""
 
 
 def test_a_metric_cites_a_source_added_in_the_same_save(client):
@@ -259,3 +262,66 @@ def test_a_metric_cites_a_source_added_in_the_same_save(client):
     page = client.get(f"/admin/catalogue/initiative/{initiative.pk}/change/")
     source = initiative.sources.get(title="The evaluation")
     assert f'<option value="{source.pk}" selected>The evaluation</option>' in page.text
+
+
+def published_with_quote(**extra):
+    """A new record saved and published in one post, with a source, a passage of it and a
+    metric citing both, all new rows in the same form."""
+    lead = OrganisationFactory()
+    return new_record_data(
+        lead,
+        drivers=[Driver.objects.get(slug="technology").pk],
+        themes=[Theme.objects.get(slug="cloud").pk],
+        outcomes=[Outcome.objects.get(slug="cost-savings").pk],
+        evidence_level=2,
+        _transition="publish",
+        **{
+            "sources-TOTAL_FORMS": 1,
+            "sources-0-title": "The evaluation",
+            "quotes-TOTAL_FORMS": 1,
+            "quotes-0-text": "Costs fell by 25%.",
+            "quotes-0-locator": "page 3",
+            "quotes-0-source_choice": "#1",
+            "metrics-TOTAL_FORMS": 1,
+            "metrics-0-label": "Costs",
+            "metrics-0-value": "25",
+            "metrics-0-unit": "%",
+            "metrics-0-direction": "decrease",
+            "metrics-0-passage": "#1",
+            **extra,
+        },
+    )
+
+
+def test_a_metric_cites_a_passage_added_in_the_same_save(client):
+    client.force_login(member_of("Publishers", "pablo"))
+    response = client.post("/admin/catalogue/initiative/add/", published_with_quote())
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    initiative = Initiative.objects.get()
+    assert initiative.status == "published"
+    [metric] = initiative.metrics.all()
+    # No source chosen for the metric: it is its passage's.
+    assert metric.quote.text == "Costs fell by 25%."
+    assert metric.source == metric.quote.source
+    assert metric.source.title == "The evaluation"
+    page = client.get(initiative.get_absolute_url()).text
+    assert f'href="#quote-1" id="metric-{metric.pk}"' in page
+    assert '<li id="quote-1">' in page and "<q>Costs fell by 25%.</q> (page 3)" in page
+    assert f'href="#metric-{metric.pk}">Back to Costs' in page
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"metrics-0-passage": ""}, "Every metric needs its source and the passage"),
+        ({"metrics-TOTAL_FORMS": 0}, "An evidence level of 2 or higher needs at least one metric"),
+        ({"quotes-0-source_choice": ""}, "Choose the source this passage is quoted from."),
+        ({"metrics-0-passage": "#2"}, "There is no new quote #2 with a text in Quotes"),
+    ],
+)
+def test_publishing_needs_each_metric_quoted_and_measured_evidence(client, changes, message):
+    client.force_login(member_of("Publishers", "pablo"))
+    response = client.post("/admin/catalogue/initiative/add/", published_with_quote(**changes))
+    assert response.status_code == 200
+    assert message in response.text
+    assert not Initiative.objects.exists()

@@ -32,9 +32,10 @@ def initiative():
 def test_the_page_offers_a_plain_text_citation(client, initiative):
     text = client.get(initiative.get_absolute_url()).text
     citation = re.search(r'<div class="govuk-inset-text app-citation">(.*?)</div>', text, re.S)[1]
-    assert "Borough of Ünïcode &amp; Co (2024)" in citation
-    assert "Rates &amp; rebates" in citation
-    assert settings.CATALOGUE_NAME in citation
+    # The catalogue wrote the case study; the organisation is what it is about.
+    assert f"{settings.CATALOGUE_NAME} (2024) Rates &amp; rebates" in citation
+    assert "Case study of Borough of Ünïcode &amp; Co." in citation
+    assert not citation.startswith("Borough")
     assert "Version of 9 July 2025" in citation
     assert f"{HOST}{initiative.get_absolute_url()}" in citation
 
@@ -47,10 +48,12 @@ def test_bibtex_download(client, initiative):
     bib = response.text
     assert bib.startswith("@misc{")
     assert r"title = {Rates \& rebates: 100\% online\_first \{pilot\}}" in bib
-    assert "author = {{Borough of Ünïcode \\& Co}}" in bib
+    assert f"author = {{{{{settings.CATALOGUE_NAME}}}}}" in bib
+    assert "keywords = {Borough of Ünïcode \\& Co}" in bib
+    assert "Borough" not in bib.split("author = ", 1)[1].split("\n", 1)[0]
     assert "year = {2024}" in bib
     assert f"url = {{{HOST}{initiative.get_absolute_url()}}}" in bib
-    assert "note = {Version of 2025-07-09}" in bib
+    assert "note = {Case study of Borough of Ünïcode \\& Co. Version of 2025-07-09}" in bib
     # Every brace the writer did not escape is balanced.
     unescaped = re.sub(r"\\[{}]", "", bib)
     depth = 0
@@ -68,9 +71,12 @@ def test_ris_download(client, initiative):
     assert lines[0] == "TY  - ELEC"
     assert lines[-2] == "ER  -"
     assert lines[-1] == ""
-    tags = dict(line.split("  - ", 1) for line in lines[:-2])
+    pairs = [line.split("  - ", 1) for line in lines[:-2]]
+    tags = dict(pairs)
     assert tags["TI"] == initiative.title
-    assert tags["AU"] == "Borough of Ünïcode & Co"
+    assert [value for tag, value in pairs if tag == "AU"] == [settings.CATALOGUE_NAME]
+    keywords = [value for tag, value in pairs if tag == "KW"]
+    assert keywords[0] == "Borough of Ünïcode & Co"
     assert tags["PY"] == "2024"
     assert tags["DA"] == "2025/07/09"
     assert tags["AB"] == "Line one. Line two, with “quotes”."  # one line per tag
@@ -105,9 +111,10 @@ def test_json_ld_describes_the_case_study(client, initiative):
     assert data["@type"] == "Article"
     assert data["name"] == initiative.title
     assert data["url"] == f"{HOST}{initiative.get_absolute_url()}"
-    assert data["author"]["name"] == "Borough of Ünïcode & Co"
-    assert data["author"]["url"].startswith(HOST)
+    assert data["author"] == {"@type": "Organization", "name": settings.CATALOGUE_NAME}
+    assert data["about"][0]["name"] == "Borough of Ünïcode & Co"
+    assert data["about"][0]["url"].startswith(HOST)
     assert data["datePublished"].startswith("2024-03-05T12:00:00")
     assert data["dateModified"].startswith("2025-07-09T12:00:00")
-    assert data["about"] == [t.name for t in initiative.themes.all()]
+    assert data["about"][1:] == [t.name for t in initiative.themes.all()]
     assert data["citation"]  # the factory gives every record a source

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
@@ -36,6 +37,7 @@ from tests.factories import (
     MetricFactory,
     OrganisationFactory,
     PartnershipFactory,
+    QuoteFactory,
     SourceFactory,
     term,
 )
@@ -247,14 +249,7 @@ def detailed():
         initiative=initiative, organisation=OrganisationFactory(name="Ünïcode; Ltd"), role="funder"
     )
     PartnershipFactory(initiative=initiative, organisation=OrganisationFactory(name="Ąb"))
-    MetricFactory(
-        initiative=initiative,
-        label="Costs, admin",
-        value=Decimal("-12.50"),
-        baseline="2019",
-        period="2 years",
-    )
-    SourceFactory(
+    source = SourceFactory(
         initiative=initiative,
         title='Report "X", part 1',
         author="Ann",
@@ -262,6 +257,16 @@ def detailed():
         url="https://example.org/r?a=1&b=2",
         published_on=date(2024, 3, 1),
         accessed_on=date(2024, 4, 2),
+    )
+    quote = QuoteFactory(source=source, text="Costs fell by 12.5%; see p. 4", locator="page 4")
+    MetricFactory(
+        initiative=initiative,
+        label="Costs, admin",
+        value=Decimal("-12.50"),
+        baseline="2019",
+        period="2 years",
+        source=source,
+        quote=quote,
     )
     return Initiative.objects.get(pk=initiative.pk)
 
@@ -304,8 +309,12 @@ def test_csv_is_rfc_4180_utf8_with_a_bom_and_every_field_intact(client, detailed
         "collaboration": "GovTech",
         "funding": "EU funding",
         "website": "https://example.org/a,b",
-        "metrics": "Costs, admin: -12.5% decrease, compared with 2019, over 2 years",
+        "metrics": (
+            'Costs, admin: -12.5% decrease, compared with 2019, over 2 years, source: Report "X", '
+            "part 1, passage: “Costs fell by 12.5%\\; see p. 4”"
+        ),
         "sources": 'Report "X", part 1, Ann, Pub, 2024-03-01 <https://example.org/r?a=1&b=2>',
+        "quotes": '“Costs fell by 12.5%\\; see p. 4” (page 4), from Report "X", part 1',
         "first_published": published,
         "last_updated": record["last_updated"],
     }
@@ -409,8 +418,17 @@ def flatten(column, value):
                 [f"{m['label']}: {m['display']}"]
                 + ([f"compared with {m['baseline']}"] if m["baseline"] else [])
                 + ([f"over {m['period']}"] if m["period"] else [])
+                + ([f"source: {m['source']}"] if m["source"] else [])
+                + ([f"passage: “{m['quote']}”"] if m["quote"] else [])
             )
             for m in value
+        ]
+    elif column == "quotes":
+        items = [
+            f"“{q['text']}”"
+            + (f" ({q['locator']})" if q["locator"] else "")
+            + f", from {q['source']}"
+            for q in value
         ]
     elif column == "sources":
         items = []
@@ -456,8 +474,23 @@ def test_json_is_the_csv_structured(client, varied_catalogue, detailed):
             "display": "-12.5% decrease",
             "baseline": "2019",
             "period": "2 years",
+            "source": 'Report "X", part 1',
+            "quote": "Costs fell by 12.5%; see p. 4",
         }
     ]
+    assert structured["quotes"] == [
+        {
+            "text": "Costs fell by 12.5%; see p. 4",
+            "locator": "page 4",
+            "source": 'Report "X", part 1',
+        }
+    ]
+    # How many of the records record each facet at all, as the list page says.
+    records = document["initiatives"]
+    for facet, column in (("driver", "drivers"), ("barrier", "barriers"), ("country", "places")):
+        assert document["coverage"][facet]["recorded"] == sum(1 for r in records if r[column])
+        assert document["coverage"][facet]["of"] == document["count"] == len(records)
+    assert document["coverage"]["stage"]["recorded"] == sum(1 for r in records if r["stage"])
     assert structured["sources"][0]["accessed_on"] == "2024-04-02"
 
 
@@ -504,8 +537,8 @@ def test_hostile_queries_never_500(client, url, query):
 
 
 # Per chunk: the initiatives with lead organisation and sector, then their drivers, themes,
-# outcomes, barriers, places, partnerships with organisations, metrics and sources.
-CHUNK_QUERIES = 9
+# outcomes, barriers, places, partnerships with organisations, metrics, quotes and sources.
+CHUNK_QUERIES = 10
 
 
 def test_exports_stream_in_chunks_with_constant_queries_per_chunk(
@@ -516,9 +549,10 @@ def test_exports_stream_in_chunks_with_constant_queries_per_chunk(
         PartnershipFactory(initiative=initiative)
         MetricFactory(initiative=initiative)
     monkeypatch.setattr(exports, "CHUNK_SIZE", 3)
-    # The matching ids, then 3 chunks (3, 3, 1).
-    for url in (CSV, JSON):
-        with django_assert_num_queries(1 + 3 * CHUNK_QUERIES):
+    # The matching ids, then 3 chunks (3, 3, 1); the JSON also counts the facets' coverage
+    # (on PostgreSQL after reading the catalogue version that keys the counts).
+    for url, coverage in ((CSV, 0), (JSON, 1 + ON_POSTGRES)):
+        with django_assert_num_queries(1 + 3 * CHUNK_QUERIES + coverage):
             response = client.get(url)
             assert response.streaming
             content = b"".join(response.streaming_content)
@@ -607,8 +641,13 @@ def test_feed_is_valid_atom_of_the_newest_matching_published(client, monkeypatch
     summary = cats.find(f"{ATOM}summary")
     assert summary.get("type") == "html"
     assert summary.text == escape("Fish & chips <b>served</b>")
-    assert cats.findtext(f"{ATOM}author/{ATOM}name") == matching[3].lead_organisation.name
-    assert [c.get("term") for c in cats.findall(f"{ATOM}category")] == ["Cloud", "Open data"]
+    # The catalogue wrote the entry; its organisation is its subject, the first category.
+    assert cats.findtext(f"{ATOM}author/{ATOM}name") == settings.CATALOGUE_NAME
+    assert [c.get("term") for c in cats.findall(f"{ATOM}category")] == [
+        matching[3].lead_organisation.name,
+        "Cloud",
+        "Open data",
+    ]
     assert datetime.fromisoformat(cats.findtext(f"{ATOM}published")) == matching[3].published_at
     assert b"Draft cloud pilot" not in response.content
 

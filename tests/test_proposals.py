@@ -84,6 +84,10 @@ def proposal_changes(initiative):
         "metrics-0-unit": "%",
         "metrics-0-direction": "decrease",
         "metrics-0-cites": "#2",
+        "quotes-0-text": "Repair waiting times fell by 30%.",
+        "quotes-0-locator": "page 2",
+        "quotes-0-source_choice": "#2",
+        "metrics-0-passage": "#1",
         "history_comment": "Adds the report's figure.",
     }
 

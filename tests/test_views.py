@@ -262,8 +262,9 @@ DETAIL_QUERIES = [
     "barriers",
     "places",
     "partnerships with organisations",
-    "metrics",
+    "metrics with the quotes they cite",
     "sources",
+    "the sources' quotes",
     "related initiatives",
 ]
 
@@ -297,7 +298,8 @@ def test_detail_page_is_never_stale(client):
 
 def test_home_query_count(client, django_assert_num_queries):
     tagged_catalogue(8)
-    # 1 themes with counts, 2 total, 3 latest initiatives, 4 their themes, 5 their places;
+    # 1 themes with counts, 2 total with how many are measured and quoted, 3 latest
+    # initiatives, 4 their themes, 5 their places;
     # PostgreSQL first reads the catalogue version that keys the cached counts.
     on_postgres = connection.vendor == "postgresql"
     with django_assert_num_queries(5 + on_postgres):

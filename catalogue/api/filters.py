@@ -91,6 +91,7 @@ class CatalogueFilterBackend(DjangoFilterBackend):
         if not filterset.is_valid():
             # Not expected (the parent keeps only what its form accepts), but never ignored.
             raise ValidationError(filterset.errors)
+        view.filterset = filterset  # for the facet coverage the list reports
         return filterset.qs
 
 

@@ -22,6 +22,7 @@ from catalogue.models import (
     Outcome,
     Partnership,
     Place,
+    Quote,
     Sector,
     Source,
     Theme,
@@ -141,9 +142,15 @@ class OrganisationLinkSerializer(ReadOnlySerializer):
     html_url = HtmlURLField()
     api_url = ApiURLField("organisation")
 
+    name = serializers.CharField(
+        source="display_name",
+        help_text="Its name; for a body its source does not name, what the source calls it "
+        "(“A city, not named in the source”).",
+    )
+
     class Meta:
         model = Organisation
-        fields = ["slug", "name", "kind", "kind_label", "html_url", "api_url"]
+        fields = ["slug", "name", "unnamed", "kind", "kind_label", "html_url", "api_url"]
 
 
 def term_fields(model):
@@ -253,11 +260,24 @@ class PartnerSerializer(ReadOnlySerializer):
         fields = ["organisation", "role", "role_label", "description"]
 
 
+class QuoteSerializer(ReadOnlySerializer):
+    """A passage of a source, word for word, that supports the record."""
+
+    class Meta:
+        model = Quote
+        fields = ["text", "locator"]
+
+
 class MetricSerializer(ReadOnlySerializer):
-    """A measured result, e.g. administrative costs, 25% decrease."""
+    """A measured result, e.g. administrative costs, 25% decrease, with the source and the
+    passage its figure comes from."""
 
     direction_label = label_of("direction")
     display_value = serializers.CharField(help_text="As the public page shows it.")
+    source = serializers.CharField(
+        source="source.title", allow_null=True, default=None, help_text="Its source's title."
+    )
+    quote = QuoteSerializer(allow_null=True, help_text="The passage its figure comes from.")
 
     class Meta:
         model = Metric
@@ -270,6 +290,8 @@ class MetricSerializer(ReadOnlySerializer):
             "display_value",
             "baseline",
             "period",
+            "source",
+            "quote",
         ]
 
 
@@ -277,10 +299,11 @@ class SourceSerializer(ReadOnlySerializer):
     """A citation backing the initiative's facts."""
 
     url = WebLinkField(help_text="The source's http(s) address, if it has one.")
+    quotes = QuoteSerializer(many=True, help_text="The passages of it that support the record.")
 
     class Meta:
         model = Source
-        fields = ["title", "author", "publisher", "url", "published_on", "accessed_on"]
+        fields = ["title", "author", "publisher", "url", "published_on", "accessed_on", "quotes"]
 
 
 NARRATIVE = ["challenge", "approach", "results", "lessons"]
@@ -352,12 +375,18 @@ class OrganisationSerializer(ReadOnlySerializer):
     website = WebLinkField(help_text="The organisation's http(s) website, if it has one.")
     html_url = HtmlURLField()
     api_url = ApiURLField("organisation")
+    name = serializers.CharField(
+        source="display_name",
+        help_text="Its name; for a body its source does not name, what the source calls it "
+        "(“A city, not named in the source”).",
+    )
 
     class Meta:
         model = Organisation
         fields = [
             "slug",
             "name",
+            "unnamed",
             "kind",
             "kind_label",
             "country",

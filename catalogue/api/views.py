@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
+from catalogue import facets
 from catalogue.api import serializers as api
 from catalogue.api.filters import CatalogueFilterBackend, StrictInitiativeFilter
 from catalogue.facets import TAXONOMIES
@@ -123,6 +124,40 @@ class CataloguePagination(PageNumberPagination):
         return parameters
 
 
+class InitiativePagination(CataloguePagination):
+    """Pages of initiatives, with how many of all the matching ones record each facet (as
+    the list page and the JSON export say: "Driver: recorded for 23 of 2,304")."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.view = view
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        filterset = getattr(self.view, "filterset", None)
+        if filterset is not None:
+            total, counts = facets.count(filterset)
+            response.data["coverage"] = facets.coverage(total, counts)
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["properties"]["coverage"] = {
+            "type": "object",
+            "description": "For each facet, how many of the matching initiatives record it.",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "label": {"type": "string"},
+                    "recorded": {"type": "integer"},
+                    "of": {"type": "integer"},
+                },
+                "required": ["label", "recorded", "of"],
+            },
+        }
+        return paginated
+
+
 ERRORS = {400: api.ErrorSerializer, 404: api.ErrorSerializer}
 NOT_FOUND = {404: api.ErrorSerializer}
 
@@ -150,7 +185,7 @@ class InitiativeViewSet(ReadOnlyViewSet):
 
     filter_backends = [CatalogueFilterBackend]
     filterset_class = StrictInitiativeFilter
-    pagination_class = CataloguePagination
+    pagination_class = InitiativePagination
 
     def get_queryset(self):
         published = Initiative.objects.published()

@@ -1,30 +1,33 @@
 """Export the whole catalogue to one JSON file, which import_catalogue restores.
 
-The file format ("catalogue-export", version 1)
+The file format ("catalogue-export", version 2)
 ------------------------------------------------
 
 One UTF-8 JSON object. First the header, then one array per model, in this order, which is
 the order of dependence (every reference points at an array before it)::
 
-    {"format": "catalogue-export", "version": 1, "exported_at": "2026-11-30T09:15:02.123456+00:00",
+    {"format": "catalogue-export", "version": 2, "exported_at": "2026-11-30T09:15:02.123456+00:00",
     "drivers": [...], "themes": [...], "outcomes": [...], "barriers": [...], "sectors": [...],
     "places": [...], "organisations": [...], "initiatives": [...], "partnerships": [...],
-    "sources": [...], "metrics": [...]}
+    "sources": [...], "quotes": [...], "metrics": [...]}
 
 - Each record is an object holding "id" (its primary key, kept on import, so references
-  survive) and then every concrete field of its model by field name, as of version 1:
+  survive) and then every concrete field of its model by field name, as of
+  version 2 (version 1 had no quotes, unnamed or copy_file):
 
   - drivers, themes, outcomes, barriers: name, slug, description; sectors also cofog_code
   - places: country (ISO code), region (ITL1 code or "")
-  - organisations: name, slug, kind, country, website
+  - organisations: name, slug, kind, country, website, unnamed
   - initiatives: title, slug, summary, challenge, approach, results, lessons,
     lead_organisation, sector, innovation_type, stage, start_year, end_year, website,
     nuts_code, collaboration_type, funding, pstw_id, evidence_level, status, published_at,
     created_at, updated_at, created_by, updated_by, and the tags drivers, themes, outcomes,
     barriers and places as sorted lists of ids
   - partnerships: initiative, organisation, role, description
-  - sources: initiative, title, publisher, author, url, published_on, accessed_on
-  - metrics: initiative, label, value, unit, direction, baseline, period, source
+  - sources: initiative, title, publisher, author, url, published_on, accessed_on,
+    copy_file
+  - quotes: initiative, source, text, locator
+  - metrics: initiative, label, value, unit, direction, baseline, period, source, quote
 
 - A reference to another catalogue record (lead_organisation, sector, initiative, source...)
   is that record's id, or null.
