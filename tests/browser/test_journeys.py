@@ -186,34 +186,34 @@ def test_researcher_combines_facets_removes_one_and_sorts(page, site):
     expect_result_count(page, published().count())
 
     facet(page, "Theme").get_by_role("checkbox", name=re.compile("^Digital services")).check()
-    facet(page, "Stage").get_by_role("checkbox", name=re.compile("^Scaled")).check()
+    facet(page, "Stage").get_by_role("checkbox", name=re.compile("^Implemented")).check()
     page.get_by_role("button", name="Apply filters").first.click()
 
-    expect_query(page, theme="digital-services", stage="scaled", sort="-published")
+    expect_query(page, theme="digital-services", stage="implemented", sort="-published")
     digital = published().filter(themes__slug="digital-services")
-    both = newest_first(digital.filter(stage="scaled"))
+    both = newest_first(digital.filter(stage="implemented"))
     assert 0 < both.count() < digital.count() < published().count()
     expect_result_count(page, both.count())
     assert shown_titles(page) == titles(both)
     expect(page.locator(".app-chip")).to_have_text(
-        ["Remove filter: Theme: Digital services", "Remove filter: Stage: Scaled"]
+        ["Remove filter: Theme: Digital services", "Remove filter: Stage: Implemented"]
     )
     # Each facet counts what its options would give with the *other* facet's filter.
     assert facet_counts(page, "Stage") == {
         label: digital.filter(stage=value).count() for value, label in Initiative.Stage.choices
     }
     assert facet_counts(page, "Theme") == {
-        theme.name: published().filter(stage="scaled", themes=theme).count()
+        theme.name: published().filter(stage="implemented", themes=theme).count()
         for theme in Theme.objects.all()
     }
 
-    page.get_by_role("link", name="Remove filter: Stage: Scaled").click()
+    page.get_by_role("link", name="Remove filter: Stage: Implemented").click()
 
     expect_query(page, theme="digital-services", sort="-published")
     expect_result_count(page, digital.count())
     newest = titles(newest_first(digital))
     assert shown_titles(page) == newest
-    expect(page.get_by_role("checkbox", name=re.compile("^Scaled"))).not_to_be_checked()
+    expect(page.get_by_role("checkbox", name=re.compile("^Implemented"))).not_to_be_checked()
     expect(page.get_by_role("checkbox", name=re.compile("^Digital services"))).to_be_checked()
     expect(page.locator(".app-chip")).to_have_text(["Remove filter: Theme: Digital services"])
     assert facet_counts(page, "Theme") == {
@@ -238,15 +238,20 @@ def test_researcher_combines_facets_removes_one_and_sorts(page, site):
 def staff_member(group_name, username):
     """A staff user in one of the workflow's groups.
 
-    Migration 0005 creates the groups, but browser tests flush the database after each test,
-    so they are made again from the migration's own lists when missing.
+    Migrations 0005 and 0012 create the groups and their permissions, but browser tests
+    flush the database after each test, so they are made again from the migrations' own
+    lists when missing.
     """
     groups = importlib.import_module("catalogue.migrations.0005_editor_and_publisher_groups")
+    quotes = importlib.import_module(
+        "catalogue.migrations.0012_quote_permissions_outcome_none_reported_version_triggers"
+    )
     group, created = Group.objects.get_or_create(name=group_name)
     if created:
         group.permissions.set(
             Permission.objects.filter(
-                content_type__app_label="catalogue", codename__in=groups.GROUPS[group_name]
+                content_type__app_label="catalogue",
+                codename__in=[*groups.GROUPS[group_name], *quotes.QUOTE_PERMISSIONS],
             )
         )
     user = get_user_model().objects.create_user(username, password=PASSWORD, is_staff=True)
@@ -310,8 +315,13 @@ def test_editor_drafts_publisher_publishes_and_the_public_finds_it(page, site):
     page.locator("#id_metrics-0-direction").select_option(label="Decrease")
     page.locator("#id_sources-0-title").fill("Plain-English reminders: evaluation")
     page.locator("#id_sources-0-url").fill("https://example.org/zephyr-evaluation")
-    # The metric cites the source being added in the same form: no second save.
-    page.locator("#id_metrics-0-cites").select_option(label="New source #1 (in Sources below)")
+    page.locator("#id_quotes-0-text").fill("Calls about reminders fell by 50%.")
+    page.locator("#id_quotes-0-source_choice").select_option(
+        label="New source #1 (in Sources above)"
+    )
+    # The metric cites the passage (and so the source) being added in the same form: no
+    # second save.
+    page.locator("#id_metrics-0-passage").select_option(label="New quote #1 (in Quotes above)")
     # Editors cannot publish: their only workflow step is review.
     expect(page.get_by_role("button", name="Save and publish")).to_have_count(0)
     page.get_by_role("button", name="Save and submit for review").click()
