@@ -13,18 +13,23 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 
 from catalogue.models import Theme
 from tests.factories import InitiativeFactory
 from tests.support import Gunicorn, fetch, manage, production_env
+from tests.test_backups import reference_data  # emptied by transaction=True: put back
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="several app servers run on PostgreSQL"
     ),
 ]
+
+__all__ = ["reference_data"]
 
 # Enough requests that both workers answer some (the kernel shares connections out).
 REQUESTS = 24
@@ -39,6 +44,8 @@ def database_url():
 
 @pytest.fixture
 def workers():
+    # The previous test's end emptied every table, the vocabularies too.
+    call_command("loaddata", settings.BASE_DIR / "fixtures" / "taxonomies.json", verbosity=0)
     directory = Path(tempfile.mkdtemp(prefix="catalogue-workers-"))
     env = production_env(directory, database_url())
     manage(env, "collectstatic", "--no-input", "-v", "0")
