@@ -59,17 +59,22 @@ postgres_only = pytest.mark.skipif(
 @pytest.fixture(scope="module", autouse=True)
 def reference_data(django_db_setup, django_db_blocker):
     """A transaction=True test ends by emptying every table: put the session's taxonomies and
-    the migrations' groups back for the tests after it (and make sure they are there)."""
+    the migrations' groups (0005, and 0012's quote permissions) back for the tests after it
+    (and make sure they are there)."""
 
     def load():
         call_command("loaddata", settings.BASE_DIR / "fixtures" / "taxonomies.json", verbosity=0)
         groups = importlib.import_module("catalogue.migrations.0005_editor_and_publisher_groups")
+        quotes = importlib.import_module(
+            "catalogue.migrations.0012_quote_permissions_outcome_none_reported_version_triggers"
+        )
         for name, codenames in groups.GROUPS.items():
             group, created = Group.objects.get_or_create(name=name)
             if created:
                 group.permissions.set(
                     Permission.objects.filter(
-                        content_type__app_label="catalogue", codename__in=codenames
+                        content_type__app_label="catalogue",
+                        codename__in=[*codenames, *quotes.QUOTE_PERMISSIONS],
                     )
                 )
 
