@@ -128,6 +128,7 @@ class InitiativeListView(FilterView):
                     "facets": facets.facets(self.filterset, self.counts, self.total),
                     "filter": self.filterset,
                     "query": self.filterset.query,
+                    "active_filters": self.filterset.active_filters(),
                 },
                 request=self.request,
             ),

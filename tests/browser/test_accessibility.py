@@ -154,3 +154,36 @@ def test_every_page_type_is_accessible_and_valid_html(page, site, subtests):
             for file, messages in sorted(errors.items())
         )
         assert not errors, f"The Nu HTML Checker found errors:\n{report}"
+
+
+def test_the_list_with_its_filter_panel_open_on_a_phone(browser, site):
+    """At 375 px the panel opens over the list: axe on the page as it is then, and the Nu
+    checker on that page's HTML as served."""
+    require(AXE.exists(), f"axe-core not found at {AXE}; run npm ci")
+    require(VNU.exists(), f"vnu.jar not found at {VNU}; run npm ci")
+    require(shutil.which("java"), "java not found: the Nu HTML Checker needs Java 11 or later")
+    context = browser.new_context(viewport={"width": 375, "height": 667}, locale="en-GB")
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        axe = AXE.read_text()
+        page.route(
+            site + AXE_PATH, lambda route: route.fulfill(body=axe, content_type="text/javascript")
+        )
+        path = "/initiatives/?theme=data-analytics&stage=scaled"
+        response = page.goto(site + path)
+        page.get_by_role("button", name="Filter (2 applied)").click()
+        page.locator("#filters").wait_for()
+        page.add_script_tag(url=site + AXE_PATH)
+        results = page.evaluate(
+            "tags => axe.run(document,"
+            " {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+            AXE_TAGS,
+        )
+        assert not results["violations"], format_violations(results["violations"])
+        with tempfile.TemporaryDirectory() as directory:
+            html = Path(directory) / "list.html"
+            html.write_bytes(response.body())
+            assert run_vnu([html]) == {}
+    finally:
+        context.close()
