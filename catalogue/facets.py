@@ -15,8 +15,9 @@ import_pstw), so every worker sees a renamed or added term on its next request.
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Value
+from django.db.models import Q, Value
 from django.db.models.signals import post_delete, post_save
 from django_countries import countries
 
@@ -152,6 +153,23 @@ COVERAGE_SQL = {
 # The key of the coverage figures among the counts.
 COVERAGE = "recorded"
 
+# Organisations: each initiative counts once for each organisation that led it or took part.
+# Only the biggest ORGANISATION_OPTIONS come back, and those chosen or found by the facet's
+# own search ({wanted}): a catalogue has far too many organisations to list them all.
+ORGANISATION_OPTIONS = 50
+ORGANISATION_COUNT = """
+    SELECT k, COUNT(DISTINCT initiative) AS n FROM (
+        SELECT i.lead_organisation_id AS k, i.id AS initiative
+          FROM catalogue_initiative i JOIN {ids} s ON s.id = i.id
+        UNION ALL
+        SELECT p.organisation_id, p.initiative_id
+          FROM catalogue_partnership p JOIN {ids} s ON s.id = p.initiative_id
+    ) AS o
+     GROUP BY k"""
+ORGANISATION_SQL = f"""
+    SELECT * FROM ({ORGANISATION_COUNT} ORDER BY n DESC, k LIMIT {ORGANISATION_OPTIONS}) AS top
+    UNION ALL
+    SELECT * FROM ({ORGANISATION_COUNT}) AS asked WHERE k IN (SELECT id FROM {{wanted}})"""
 LABELS = {
     "theme": "Theme",
     "driver": "Driver",
@@ -161,6 +179,7 @@ LABELS = {
     "stage": "Stage",
     "country": "Country",
     "kind": "Type of lead organisation",
+    "organisation": "Organisation",
 }
 
 
@@ -171,14 +190,15 @@ def count(filterset):
     On PostgreSQL the result is cached under the catalogue version, which database triggers
     change on any write that could change a count, so a cached count is never stale.
     """
-    return caching.cached(caching.query_key(filterset, "facets"), lambda: _count(filterset))
+    key = caching.query_key(filterset, "facets", filterset.organisation_search)
+    return caching.cached(key, lambda: _count(filterset))
 
 
 def _count(filterset):
     active = filterset.active_facets()
     # One id set for all filters, plus one per active facet without its own filter.
     id_sets = {None: filterset.queryset_without()}
-    for name in COUNTS_SQL:
+    for name in [*COUNTS_SQL, "organisation"]:
         if name in active:
             id_sets[name] = filterset.queryset_without(name)
     materialised = " MATERIALIZED" if connection.vendor == "postgresql" else ""
@@ -196,10 +216,21 @@ def _count(filterset):
     for name, template in COVERAGE_SQL.items():
         covered = template.format(ids=aliases[None])
         parts.append(f"SELECT '{COVERAGE}' AS f, '{name}' AS k, ({covered}) AS n")
+    try:
+        wanted_sql, wanted_params = wanted_organisations(filterset).query.sql_with_params()
+    except EmptyResultSet:  # none chosen, no search
+        wanted_sql, wanted_params = "SELECT NULL WHERE 1 = 0", ()
+    ctes.append(f"wanted(id) AS ({wanted_sql})")
+    params.extend(wanted_params)
+    ids = aliases.get("organisation", aliases[None])
+    parts.append(
+        "SELECT 'organisation' AS f, k, n FROM "
+        f"({ORGANISATION_SQL.format(ids=ids, wanted='wanted')}) AS c_organisation"
+    )
     sql = f"WITH {', '.join(ctes)} " + " UNION ALL ".join(parts)
     if connection.vendor == "sqlite":
         sql = sql.replace("::text", "")
-    counts = {name: {} for name in [*COUNTS_SQL, COVERAGE]}
+    counts = {name: {} for name in [*COUNTS_SQL, "organisation", COVERAGE]}
     total = 0
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -209,6 +240,31 @@ def _count(filterset):
             elif key is not None:
                 counts[facet][str(key)] = n
     return total, counts
+
+
+def wanted_organisations(filterset):
+    """Ids of the organisations chosen and, when the facet's search is used, the first
+    ORGANISATION_OPTIONS public ones whose names contain it."""
+    chosen = Q(slug__in=filterset.data.getlist("organisation"))
+    if text := filterset.organisation_search:
+        found = Organisation.objects.public().filter(name__icontains=text).order_by("name")
+        chosen |= Q(pk__in=found.values("pk")[:ORGANISATION_OPTIONS])
+    return Organisation.objects.filter(chosen).values("pk")
+
+
+def organisation_options(counts, selected, search):
+    """The organisation facet: chosen ones first, then the biggest, or those the search
+    found (one query for their names)."""
+    by_id = {int(key): n for key, n in counts.items()}
+    rows = Organisation.objects.filter(pk__in=by_id).values_list("pk", "slug", "name")
+    rows = [(slug, name, by_id[pk]) for pk, slug, name in rows]
+    if search:
+        text = search.casefold()
+        rows = [row for row in rows if text in row[1].casefold() or row[0] in selected]
+    rows.sort(key=lambda row: (row[0] not in selected, -row[2], row[1]))
+    if not search:
+        rows = rows[: max(TOP_OPTIONS, len(selected))]
+    return [Option(slug, name, n, slug in selected) for slug, name, n in rows]
 
 
 class Option(NamedTuple):
@@ -247,6 +303,27 @@ def facets(filterset, counts, total):
     panel = []
     for name, label in LABELS.items():
         selected = set(filterset.data.getlist(name))
+        if name == "organisation":
+            search = filterset.organisation_search
+            found = organisation_options(counts[name], selected, search)
+            panel.append(
+                {
+                    "name": name,
+                    "label": label,
+                    "options": found,
+                    "top": len(found),
+                    "selected": len(selected),
+                    "search": search,
+                    # Lead or partner unless narrowed: offered once an organisation is chosen.
+                    "roles": [
+                        Option(value, role, 0, value in filterset.data.getlist("role"))
+                        for value, role in filterset.filters["role"].extra["choices"]
+                    ]
+                    if selected
+                    else [],
+                }
+            )
+            continue
         all_options = options(name, counts[name], selected)
         top = len(all_options)
         if len(all_options) > TOP_OPTIONS + 2:

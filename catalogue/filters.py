@@ -8,12 +8,13 @@ django-filter's own behaviour (one invalid value empties the whole list) is the 
 
 import django_filters
 from django import forms
+from django.db.models import Q
 from django.http import QueryDict
 from django_countries import countries
 
 from catalogue import search
 from catalogue.facets import TAXONOMIES, terms
-from catalogue.models import MAX_YEAR, MIN_YEAR, Initiative, Organisation, Place
+from catalogue.models import MAX_YEAR, MIN_YEAR, Initiative, Organisation, Partnership, Place
 
 SORTS = {
     "relevance": ("Relevance", None),
@@ -79,6 +80,20 @@ class InitiativeFilter(django_filters.FilterSet):
         choices=Organisation.Kind.choices,
         label="Type of lead organisation",
     )
+    # Any public organisation's slug. A request looks up only the slugs it was given (one
+    # query); the callable, listing them all, is for the API schema. Lead or partner,
+    # unless `role` narrows it.
+    organisation = django_filters.MultipleChoiceFilter(
+        method="by_organisation",
+        choices=lambda: list(Organisation.objects.public().values_list("slug", "name")),
+        label="Organisation",
+    )
+    # With an organisation, its role; alone, initiatives with a partner in that role.
+    role = django_filters.MultipleChoiceFilter(
+        method="by_role",
+        choices=[("lead", "Lead organisation"), *Partnership.Role.choices],
+        label="Organisation's role",
+    )
     year_from = YearFilter(field_name="start_year", lookup_expr="gte", label="Started from")
     year_to = YearFilter(field_name="start_year", lookup_expr="lte", label="Started up to")
     # Ordering is applied in filter_queryset, after every filter.
@@ -98,6 +113,7 @@ class InitiativeFilter(django_filters.FilterSet):
             data = self._normalise(data)
         super().__init__(data, *args, **kwargs)
         self.problems = []
+        self._known_organisations()
         if self.is_bound:
             self._use_last_of_repeated()
             if not self.form.is_valid():
@@ -116,6 +132,20 @@ class InitiativeFilter(django_filters.FilterSet):
             if values:
                 clean.setlist(name, values)
         return clean
+
+    def _known_organisations(self):
+        """The organisation filter's choices: the public organisations among those asked for."""
+        slugs = self.data.getlist("organisation") if self.is_bound else []
+        found = Organisation.objects.public().filter(slug__in=slugs) if slugs else []
+        self.filters["organisation"].extra["choices"] = (
+            list(found.values_list("slug", "name")) if slugs else []
+        )
+
+    @property
+    def organisation_search(self):
+        """Text to find organisations by in the organisation facet (the panel's own search
+        box; not a filter: it changes the options offered, never the results)."""
+        return (self.data.get("find_organisation") or "")[:100] if self.is_bound else ""
 
     def _use_last_of_repeated(self):
         """A single-valued parameter given several times: the last one wins, visibly."""
@@ -162,6 +192,30 @@ class InitiativeFilter(django_filters.FilterSet):
         places = Place.objects.filter(country__in=value).values("pk")
         link = Initiative.places.through.objects.filter(place__in=places)
         return queryset.filter(pk__in=link.values("initiative"))
+
+    def by_organisation(self, queryset, name, value):
+        """Initiatives each of these organisations led or took part in (any of them), in the
+        roles chosen, if any: "lead" for leading, a partner role for taking part so."""
+        organisations = Organisation.objects.filter(slug__in=value).values("pk")
+        roles = set(self.form.cleaned_data.get("role") or [])
+        partner_roles = roles - {"lead"}
+        condition = Q()
+        if not roles or "lead" in roles:
+            condition |= Q(lead_organisation__in=organisations)
+        if not roles or partner_roles:
+            partnerships = Partnership.objects.filter(organisation__in=organisations)
+            if partner_roles:
+                partnerships = partnerships.filter(role__in=partner_roles)
+            condition |= Q(pk__in=partnerships.values("initiative"))
+        return queryset.filter(condition)
+
+    def by_role(self, queryset, name, value):
+        if self.form.cleaned_data.get("organisation"):
+            return queryset  # by_organisation applies it
+        if "lead" in value:
+            return queryset  # every initiative has a lead organisation
+        partnerships = Partnership.objects.filter(role__in=value)
+        return queryset.filter(pk__in=partnerships.values("initiative"))
 
     def unfiltered(self, queryset, name, value):
         return queryset
@@ -239,3 +293,64 @@ class InitiativeFilter(django_filters.FilterSet):
         query.setlist(name, [v for v in query.getlist(name) if value is not None and v != value])
         query.pop("page", None)
         return query.urlencode()
+
+
+class OrganisationSearchForm(forms.Form):
+    """The organisation index's search: name text, kinds (any of), a country.
+
+    Forgiving like InitiativeFilter: a value it cannot use is dropped and named in the
+    problems, the rest still applies."""
+
+    q = forms.CharField(label="Name", max_length=200, required=False)
+    kind = forms.MultipleChoiceField(
+        label="Kind", choices=Organisation.Kind.choices, required=False
+    )
+    country = forms.ChoiceField(label="Country", required=False)
+
+    def __init__(self, data, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        codes = (
+            Organisation.objects.public()
+            .exclude(country="")
+            .order_by()
+            .values_list("country", flat=True)
+            .distinct()
+        )
+        named = sorted(((code, countries.name(code) or code) for code in codes), key=lambda c: c[1])
+        self.fields["country"].choices = [("", "Any country"), *named]
+
+    def organisations(self):
+        """(the public organisations that match, with their counts; what was ignored)."""
+        problems = []
+        kinds = dict(Organisation.Kind.choices)
+        asked_kinds = self.data.getlist("kind")
+        country = (self.data.get("country") or "").strip().upper()
+        known_countries = dict(self.fields["country"].choices)
+        name = (self.data.get("q") or "").strip()
+        problems.extend(
+            f"There is no kind of organisation called “{value}”, so it was ignored."
+            for value in asked_kinds
+            if value not in kinds
+        )
+        if country and country not in known_countries:
+            problems.append(f"No organisation here is in “{country}”, so it was ignored.")
+            country = ""
+        if len(name) > 200 or "\x00" in name:
+            problems.append("The name searched for was too long or not text, so it was ignored.")
+            name = ""
+        # What the form shows: the usable values only.
+        self.data = QueryDict(mutable=True)
+        self.data.update({"q": name, "country": country})
+        self.data.setlist("kind", [value for value in asked_kinds if value in kinds])
+        queryset = Organisation.objects.public()
+        if name:
+            queryset = queryset.filter(name__icontains=name)
+        if self.data.getlist("kind"):
+            queryset = queryset.filter(kind__in=self.data.getlist("kind"))
+        if country:
+            queryset = queryset.filter(country=country)
+        return queryset.with_counts().order_by("name", "pk"), problems
+
+    def kind_options(self):
+        chosen = set(self.data.getlist("kind"))
+        return [(value, label, value in chosen) for value, label in Organisation.Kind.choices]

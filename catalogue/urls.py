@@ -32,11 +32,8 @@ urlpatterns = [
         )
         for format in citations.FORMATS
     ),
-    path(
-        "organisations/<slug:slug>/",
-        views.OrganisationDetailView.as_view(),
-        name="organisation-detail",
-    ),
+    path("organisations/", views.organisation_list, name="organisation-list"),
+    path("organisations/<slug:slug>/", views.organisation_detail, name="organisation-detail"),
     path("", include("catalogue.outputs_urls")),
     path("insights/", include("catalogue.insights_urls")),
     path("api/v1/", include("catalogue.api.urls")),

@@ -8,11 +8,10 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
-from django.views.generic import DetailView
 from django_filters.views import FilterView
 
 from catalogue import caching, citations, facets, provenance, search
-from catalogue.filters import InitiativeFilter
+from catalogue.filters import InitiativeFilter, OrganisationSearchForm
 from catalogue.models import Initiative, Metric, Organisation, Partnership, Quote, Theme
 
 
@@ -121,7 +120,7 @@ class InitiativeListView(FilterView):
         """The rendered filter panel: about half of the page's rendering, and a function of
         the filters and the catalogue alone, so on PostgreSQL it is cached with the counts."""
         return caching.cached(
-            caching.query_key(self.filterset, "panel"),
+            caching.query_key(self.filterset, "panel", self.filterset.organisation_search),
             lambda: render_to_string(
                 "catalogue/initiative_list.html#filter-panel",
                 {
@@ -235,38 +234,81 @@ def initiative_preview(request, slug):
 
 
 def public_organisations():
-    """Organisations anyone may see: one is public only through a published initiative.
+    """Organisations anyone may see (Organisation.public): shared by the organisation pages,
+    the API, the sitemap and the list's organisation filter, so they never disagree."""
+    return Organisation.objects.public()
 
-    Shared by the organisation page, the API and the sitemap, so they never disagree.
 
-    Two EXISTS, each an index probe per organisation: `pk IN (subquery) OR pk IN (...)` can
-    only be hashed while the published ids fit in work_mem; past that PostgreSQL rescans them
-    for every organisation (80 s for the sitemap at 300,000 initiatives).
-    """
-    return Organisation.objects.filter(
-        Exists(Initiative.objects.published().filter(lead_organisation=OuterRef("pk")))
-        | Exists(
-            Partnership.objects.filter(
-                organisation=OuterRef("pk"), initiative__status=Initiative.Status.PUBLISHED
+ORGANISATIONS_PAGE_SIZE = 50
+
+
+def nearest_page(request, queryset, page_size, problems, count=None):
+    """The page asked for, or the nearest one with a note in `problems`: never a 404."""
+    paginator = Paginator(queryset, page_size)
+    if count is not None:
+        paginator.count = count
+    requested = request.GET.get("page") or 1
+    try:
+        page = paginator.page(requested)
+    except InvalidPage:
+        page = paginator.get_page(requested)
+        if paginator.count:
+            problems.append(
+                f"There is no page “{requested}”, so page {page.number} "
+                f"of {paginator.num_pages} is shown."
             )
-        )
+    return page
+
+
+def paging(page):
+    """What includes/pagination.html needs."""
+    return {
+        "page_obj": page,
+        "paginator": page.paginator,
+        "is_paginated": page.has_other_pages(),
+        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
+    }
+
+
+@require_safe
+def organisation_list(request):
+    """Every public organisation, by name: search by name, filter by kind and country, with
+    how many published case studies each led and took part in."""
+    form = OrganisationSearchForm(request.GET)
+    organisations, problems = form.organisations()
+    page = nearest_page(request, organisations, ORGANISATIONS_PAGE_SIZE, problems)
+    return render(
+        request,
+        "catalogue/organisation_list.html",
+        {"form": form, "problems": problems, "organisations": page.object_list, **paging(page)},
     )
 
 
-class OrganisationDetailView(DetailView):
-    template_name = "catalogue/organisation_detail.html"
-    context_object_name = "organisation"
-
-    def get_queryset(self):
-        return public_organisations()
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        published = Initiative.objects.published().with_listing()
-        context["led"] = published.filter(lead_organisation=self.object)
-        context["partnerships"] = (
-            self.object.partnerships.filter(initiative__status="published")
-            .select_related("initiative")
-            .order_by("initiative__title")
-        )
-        return context
+@require_safe
+def organisation_detail(request, slug):
+    """An organisation and, a page at a time, the published case studies it led or took
+    part in (one organisation may lead thousands), with links to them in the list."""
+    organisation = get_object_or_404(public_organisations(), slug=slug)
+    initiatives = Initiative.objects.published().involving(organisation)
+    partnered = Partnership.objects.filter(organisation=organisation).values("initiative")
+    counts = initiatives.aggregate(
+        total=Count("pk"),
+        led=Count("pk", filter=Q(lead_organisation=organisation)),
+        partnered=Count("pk", filter=Q(pk__in=partnered)),
+    )
+    problems = []
+    rows = initiatives.with_listing().with_roles_of(organisation).order_by("title", "pk")
+    page = nearest_page(request, rows, settings.CATALOGUE_PAGE_SIZE, problems, counts["total"])
+    return render(
+        request,
+        "catalogue/organisation_detail.html",
+        {
+            "organisation": organisation,
+            "initiatives": page.object_list,
+            "led_count": counts["led"],
+            "partnered_count": counts["partnered"],
+            "total": counts["total"],
+            "problems": problems,
+            **paging(page),
+        },
+    )

@@ -18,7 +18,7 @@ from schemathesis import GenerationMode
 
 import tests.test_views
 from catalogue.facets import TAXONOMIES
-from catalogue.models import Initiative, Place, Sector, Theme
+from catalogue.models import Initiative, Partnership, Place, Sector, Theme
 from catalogue.views import public_organisations
 from tests.factories import (
     DraftFactory,
@@ -602,10 +602,13 @@ def test_schema_is_valid_openapi_3(client):
 
 
 def test_schema_documents_every_filter_with_its_values(client):
+    PartnershipFactory(initiative=InitiativeFactory())  # two public organisations
+    DraftFactory()  # and one that is not
     schema = load_schema(client)
     params = parameters(schema, LIST)
     filter_names = {"q", "theme", "driver", "outcome", "barrier", "sector", "stage"}
     filter_names |= {"country", "kind", "year_from", "year_to", "sort", "page"}
+    filter_names |= {"organisation", "role"}
     assert set(params) == filter_names
     for param, model in TAXONOMIES.items():
         schema_of = params[param]["schema"]
@@ -618,6 +621,10 @@ def test_schema_documents_every_filter_with_its_values(client):
     assert "GB" in params["country"]["schema"]["items"]["enum"]
     assert "EU" in params["country"]["schema"]["items"]["enum"]
     assert "local-authority" in params["kind"]["schema"]["items"]["enum"]
+    assert sorted(params["organisation"]["schema"]["items"]["enum"]) == sorted(
+        public_organisations().values_list("slug", flat=True)
+    )
+    assert params["role"]["schema"]["items"]["enum"] == ["lead", *Partnership.Role.values]
     assert params["sort"]["schema"]["enum"] == [
         "relevance",
         "-published",

@@ -165,6 +165,8 @@ def test_hostile_queries_never_500(client, query):
 SQLITE_LIST_QUERIES = [
     "the vocabularies, once per request",
     "facet counts and the total, in one statement",
+    # Its counts are by id, and there are too many organisations to cache like terms.
+    "the names of the organisations the organisation facet shows",
     "the page of initiatives with lead organisation and sector",
     "their themes",
     "their places",
@@ -172,9 +174,9 @@ SQLITE_LIST_QUERIES = [
 # PostgreSQL, once this query has been seen in this state of the catalogue: counts, filter
 # panel and results are all cached under the catalogue version.
 POSTGRES_LIST_QUERIES = ["the catalogue version"]
-# PostgreSQL, after any write (a new version): version, the vocabularies, counts, the page's
-# rows, their themes and places.
-POSTGRES_FRESH_LIST_QUERIES = 6
+# PostgreSQL, after any write (a new version): version, the vocabularies, counts,
+# organisation names, the page's rows, their themes and places.
+POSTGRES_FRESH_LIST_QUERIES = 7
 LIST_QUERIES = SQLITE_LIST_QUERIES if connection.vendor == "sqlite" else POSTGRES_LIST_QUERIES
 
 

@@ -28,6 +28,14 @@ DESCRIPTIONS = {
     "stage": f"A stage.{ANY_OF}",
     "country": f"An ISO 3166-1 alpha-2 code (any case; EU for the European Union).{ANY_OF}",
     "kind": f"The lead organisation's kind.{ANY_OF}",
+    "organisation": (
+        "A public organisation's slug (see /api/v1/organisations/): initiatives it led or "
+        f"took part in. An unknown slug is refused.{ANY_OF}"
+    ),
+    "role": (
+        "With `organisation`: only initiatives it led (`lead`) or took part in in this "
+        "partner role. Repeat it for several: any of them matches."
+    ),
     "year_from": "Started in this year or later.",
     "year_to": "Started in this year or earlier.",
     "sort": (

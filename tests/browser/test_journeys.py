@@ -148,7 +148,7 @@ def civil_servant_journey(page, site, settings):
     in_theme = newest_first(published().filter(themes=theme))
     expect_result_count(page, in_theme.count())
     expect(page.get_by_role("checkbox", name=re.compile(f"^{theme.name}"))).to_be_checked()
-    expect(page.locator(".app-chip")).to_have_text([f"Remove filter: Theme: {theme.name}"])
+    expect(page.locator("#results .app-chip")).to_have_text([f"Remove filter: Theme: {theme.name}"])
 
     seen, pages = page_through(page)
     assert seen == titles(in_theme)
@@ -195,7 +195,7 @@ def test_researcher_combines_facets_removes_one_and_sorts(page, site):
     assert 0 < both.count() < digital.count() < published().count()
     expect_result_count(page, both.count())
     assert shown_titles(page) == titles(both)
-    expect(page.locator(".app-chip")).to_have_text(
+    expect(page.locator("#results .app-chip")).to_have_text(
         ["Remove filter: Theme: Digital services", "Remove filter: Stage: Implemented"]
     )
     # Each facet counts what its options would give with the *other* facet's filter.
@@ -215,7 +215,9 @@ def test_researcher_combines_facets_removes_one_and_sorts(page, site):
     assert shown_titles(page) == newest
     expect(page.get_by_role("checkbox", name=re.compile("^Implemented"))).not_to_be_checked()
     expect(page.get_by_role("checkbox", name=re.compile("^Digital services"))).to_be_checked()
-    expect(page.locator(".app-chip")).to_have_text(["Remove filter: Theme: Digital services"])
+    expect(page.locator("#results .app-chip")).to_have_text(
+        ["Remove filter: Theme: Digital services"]
+    )
     assert facet_counts(page, "Theme") == {
         theme.name: published().filter(themes=theme).count() for theme in Theme.objects.all()
     }

@@ -1,0 +1,158 @@
+"""Each filter added by issue 14 selects the same published records on the list, the CSV
+and JSON exports, the Atom feed and the API; and a value none of them can use is named on
+the list and refused by the API."""
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.core.cache import cache
+
+from catalogue.models import Partnership
+from tests.factories import (
+    DraftFactory,
+    InitiativeFactory,
+    OrganisationFactory,
+    PartnershipFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def body(response):
+    assert response.status_code == 200, response.status_code
+    return b"".join(response.streaming_content)
+
+
+def on_the_list(client, query):
+    slugs, page = [], 1
+    while True:
+        cache.clear()
+        response = client.get("/initiatives/", {**query, "page": str(page)})
+        assert response.status_code == 200
+        assert response.context["problems"] == []
+        slugs += [initiative.slug for initiative in response.context["initiatives"]]
+        if not response.context["page_obj"].has_next():
+            return slugs
+        page += 1
+
+
+def everywhere(client, query):
+    """{output: slugs} for one query string."""
+    text = body(client.get("/initiatives/export.csv", query)).decode("utf-8-sig")
+    in_csv = [row["slug"] for row in csv.DictReader(io.StringIO(text, newline=""))]
+    document = json.loads(body(client.get("/initiatives/export.json", query)))
+    in_api, url, params = [], "/api/v1/initiatives/", dict(query)
+    while url:
+        response = client.get(url, params)
+        assert response.status_code == 200, response.json()
+        page = response.json()
+        in_api += [record["slug"] for record in page["results"]]
+        url, params = page["next"], None
+    feed = ET.fromstring(client.get("/feeds/initiatives.atom", query).content)
+    in_feed = [
+        entry.find(f"{ATOM}link").get("href").rstrip("/").rsplit("/", 1)[-1]
+        for entry in feed.iter(f"{ATOM}entry")
+    ]
+    return {
+        "list": on_the_list(client, query),
+        "csv": in_csv,
+        "json": [record["slug"] for record in document["initiatives"]],
+        "api": in_api,
+        "feed": sorted(in_feed),
+    }
+
+
+def assert_same_everywhere(client, query, expected):
+    found = everywhere(client, query)
+    found["feed"] = sorted(found["feed"])
+    assert sorted(found["list"]) == sorted(expected), query
+    for output in ("csv", "json", "api"):
+        assert found[output] == found["list"], (output, query)
+    assert found["feed"] == sorted(found["list"]), query
+
+
+@pytest.fixture
+def organisations(settings):
+    settings.CATALOGUE_PAGE_SIZE = 2  # several pages, in the list and the API
+    council = OrganisationFactory(slug="anytown-council", name="Anytown Council")
+    university = OrganisationFactory(slug="anytown-university", name="Anytown University")
+    led = [InitiativeFactory(slug=f"led-{n}", lead_organisation=council) for n in range(3)]
+    funded = InitiativeFactory(slug="funded")
+    PartnershipFactory(initiative=funded, organisation=council, role=Partnership.Role.FUNDER)
+    delivered = InitiativeFactory(slug="delivered")
+    PartnershipFactory(initiative=delivered, organisation=council)
+    PartnershipFactory(initiative=delivered, organisation=university)
+    PartnershipFactory(initiative=led[0], organisation=council, role="commissioner")
+    DraftFactory(slug="draft", lead_organisation=council)
+    InitiativeFactory(slug="elsewhere")
+    return {"led": [i.slug for i in led], "funded": funded.slug, "delivered": delivered.slug}
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({"organisation": "anytown-council"}, ["led-0", "led-1", "led-2", "funded", "delivered"]),
+        ({"organisation": "anytown-council", "role": "lead"}, ["led-0", "led-1", "led-2"]),
+        ({"organisation": "anytown-council", "role": "funder"}, ["funded"]),
+        (
+            {"organisation": "anytown-council", "role": ["funder", "commissioner"]},
+            ["funded", "led-0"],
+        ),
+        ({"organisation": "anytown-university"}, ["delivered"]),
+        (
+            {"organisation": ["anytown-university", "anytown-council"], "role": "lead"},
+            [
+                "led-0",
+                "led-1",
+                "led-2",
+            ],
+        ),
+        ({"role": "funder"}, ["funded"]),
+    ],
+)
+def test_the_organisation_filter_gives_the_same_records_everywhere(
+    client, organisations, query, expected
+):
+    assert_same_everywhere(client, query, expected)
+
+
+def test_an_unknown_or_private_organisation_is_named_on_the_list_and_refused_by_the_api(
+    client, organisations
+):
+    private = DraftFactory().lead_organisation  # known only through a draft
+    for slug in ("no-such-body", private.slug):
+        response = client.get("/initiatives/", {"organisation": [slug, "anytown-university"]})
+        assert response.status_code == 200
+        assert response.context["problems"] == [
+            f"There is no organisation called “{slug}”, so it was ignored."
+        ]
+        assert [i.slug for i in response.context["initiatives"]] == ["delivered"]
+        assert private.name not in response.text
+        api = client.get("/api/v1/initiatives/", {"organisation": slug})
+        assert api.status_code == 400
+        assert api.json()["errors"] == {
+            "organisation": [f"There is no organisation called “{slug}”."]
+        }
+
+
+def test_the_organisation_facet_counts_and_finds_organisations(client, organisations):
+    response = client.get("/initiatives/", {"organisation": "anytown-university"})
+    facet = next(f for f in response.context["facets"] if f["name"] == "organisation")
+    counts = {option.value: (option.count, option.checked) for option in facet["options"]}
+    # Disjunctive: ticking one organisation leaves the others' counts as they were.
+    assert counts["anytown-council"] == (5, False)
+    assert counts["anytown-university"] == (1, True)
+    assert [role.value for role in facet["roles"]] == ["lead", *Partnership.Role.values]
+    # The facet's own search, a plain GET field: finds by name, changes no result.
+    found = client.get("/initiatives/", {"find_organisation": "univ"})
+    facet = next(f for f in found.context["facets"] if f["name"] == "organisation")
+    assert [option.value for option in facet["options"]] == ["anytown-university"]
+    assert found.context["total"] == 6
+    assert 'name="find_organisation" type="search" value="univ"' in found.text
+    nothing = client.get("/initiatives/", {"find_organisation": "zzz"})
+    assert "No organisation with “zzz” in its name has case studies here." in nothing.text
