@@ -117,6 +117,14 @@ COUNTS_SQL = {
       FROM catalogue_initiative i JOIN {ids} s ON s.id = i.id
       JOIN catalogue_organisation o ON o.id = i.lead_organisation_id
      GROUP BY o.kind""",
+    "evidence": _COLUMN_COUNT.format(col="evidence_level"),
+    "innovation_type": _COLUMN_COUNT.format(col="innovation_type"),
+    "measured": """
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM catalogue_metric m WHERE m.initiative_id = s.id)
+                THEN 'yes' ELSE 'no' END AS k, COUNT(*) AS n
+      FROM {ids} s
+     GROUP BY 1""",
+    "start_year": _COLUMN_COUNT.format(col="start_year"),
     # An initiative may name several places in one country: count it once.
     "country": """
     SELECT p.country AS k, COUNT(DISTINCT l.initiative_id) AS n
@@ -179,8 +187,17 @@ LABELS = {
     "stage": "Stage",
     "country": "Country",
     "kind": "Type of lead organisation",
+    "evidence": "Evidence level",
+    "innovation_type": "Innovation type",
+    "measured": "Measured results",
     "organisation": "Organisation",
 }
+# The filters a facet's counts leave out (its own, by default): the start-year counts are
+# for the years outside the chosen range too.
+FILTERS_OF = {"start_year": ("year_from", "year_to")}
+# Shown in the panel as a range, not as checkboxes.
+RANGES = {"start_year"}
+MEASURED = [("yes", "With measured results"), ("no", "No measured results")]
 
 
 def count(filterset):
@@ -199,8 +216,9 @@ def _count(filterset):
     # One id set for all filters, plus one per active facet without its own filter.
     id_sets = {None: filterset.queryset_without()}
     for name in [*COUNTS_SQL, "organisation"]:
-        if name in active:
-            id_sets[name] = filterset.queryset_without(name)
+        skipped = FILTERS_OF.get(name, (name,))
+        if active.intersection(skipped):
+            id_sets[name] = filterset.queryset_without(*skipped)
     materialised = " MATERIALIZED" if connection.vendor == "postgresql" else ""
     ctes, params = [], []
     aliases = {}
@@ -267,6 +285,12 @@ def organisation_options(counts, selected, search):
     return [Option(slug, name, n, slug in selected) for slug, name, n in rows]
 
 
+def start_years(counts):
+    """[(year, count)] of the results' start years, all filters but the year range applied,
+    oldest first."""
+    return sorted((int(year), n) for year, n in counts["start_year"].items() if year != "None")
+
+
 class Option(NamedTuple):
     value: str
     label: str
@@ -284,6 +308,14 @@ def options(name, counts, selected):
         items = [(v, label, counts.get(v, 0)) for v, label in Initiative.Stage.choices]
     elif name == "kind":
         items = [(v, label, counts.get(v, 0)) for v, label in Organisation.Kind.choices]
+    elif name == "evidence":
+        items = [
+            (str(v), label, counts.get(str(v), 0)) for v, label in Initiative.EvidenceLevel.choices
+        ]
+    elif name == "innovation_type":
+        items = [(v, label, counts.get(v, 0)) for v, label in Initiative.InnovationType.choices]
+    elif name == "measured":
+        items = [(v, label, counts.get(v, 0)) for v, label in MEASURED]
     else:  # country: only those with results, or chosen
         codes = set(counts) | set(selected)
         items = sorted(
@@ -323,6 +355,8 @@ def facets(filterset, counts, total):
                     else [],
                 }
             )
+            continue
+        if name in RANGES:
             continue
         all_options = options(name, counts[name], selected)
         top = len(all_options)

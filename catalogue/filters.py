@@ -8,13 +8,21 @@ django-filter's own behaviour (one invalid value empties the whole list) is the 
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import QueryDict
 from django_countries import countries
 
 from catalogue import search
 from catalogue.facets import TAXONOMIES, terms
-from catalogue.models import MAX_YEAR, MIN_YEAR, Initiative, Organisation, Partnership, Place
+from catalogue.models import (
+    MAX_YEAR,
+    MIN_YEAR,
+    Initiative,
+    Metric,
+    Organisation,
+    Partnership,
+    Place,
+)
 
 SORTS = {
     "relevance": ("Relevance", None),
@@ -79,6 +87,19 @@ class InitiativeFilter(django_filters.FilterSet):
         field_name="lead_organisation__kind",
         choices=Organisation.Kind.choices,
         label="Type of lead organisation",
+    )
+    evidence = django_filters.MultipleChoiceFilter(
+        field_name="evidence_level",
+        choices=[(str(value), label) for value, label in Initiative.EvidenceLevel.choices],
+        label="Evidence level",
+    )
+    innovation_type = django_filters.MultipleChoiceFilter(
+        choices=Initiative.InnovationType.choices, label="Innovation type"
+    )
+    measured = django_filters.MultipleChoiceFilter(
+        method="by_measured",
+        choices=[("yes", "With measured results"), ("no", "No measured results")],
+        label="Measured results",
     )
     # Any public organisation's slug. A request looks up only the slugs it was given (one
     # query); the callable, listing them all, is for the API schema. Lead or partner,
@@ -208,6 +229,13 @@ class InitiativeFilter(django_filters.FilterSet):
                 partnerships = partnerships.filter(role__in=partner_roles)
             condition |= Q(pk__in=partnerships.values("initiative"))
         return queryset.filter(condition)
+
+    def by_measured(self, queryset, name, value):
+        """ "yes": at least one metric; "no": none; both: either."""
+        if set(value) >= {"yes", "no"}:
+            return queryset
+        measured = Exists(Metric.objects.filter(initiative=OuterRef("pk")))
+        return queryset.filter(measured if "yes" in value else ~measured)
 
     def by_role(self, queryset, name, value):
         if self.form.cleaned_data.get("organisation"):

@@ -254,11 +254,18 @@ class InitiativeQuerySet(models.QuerySet):
         return self.filter(status=Initiative.Status.PUBLISHED)
 
     def with_listing(self):
-        """What a result in a list shows: lead organisation, sector, themes, places."""
+        """What a result in a list shows: lead organisation, sector, themes, places, and
+        its headline metric (the first one recorded) as `headline_*` columns."""
+        first_metric = Metric.objects.filter(initiative=models.OuterRef("pk")).order_by("pk")
+        headline = {
+            f"headline_{column}": models.Subquery(first_metric.values(column)[:1])
+            for column in ("label", "value", "unit", "direction")
+        }
         return (
             self.select_related("lead_organisation", "sector")
             .prefetch_related("themes", "places")
             .defer(*LISTING_DEFERRED)
+            .annotate(**headline)
         )
 
     def with_roles_of(self, organisation):
@@ -534,6 +541,21 @@ class Initiative(models.Model):
         return reverse("initiative-detail", kwargs={"slug": self.slug})
 
     @property
+    def headline_metric(self):
+        """The first metric as a headline ("Administrative costs", a minus sign, "25%"), from
+        with_listing()'s columns; '' if there is none."""
+        label = getattr(self, "headline_label", None)
+        if label is None:
+            return ""
+        metric = Metric(
+            label=label,
+            value=self.headline_value,
+            unit=self.headline_unit,
+            direction=self.headline_direction,
+        )
+        return metric.headline
+
+    @property
     def is_published(self):
         return self.status == self.Status.PUBLISHED
 
@@ -693,18 +715,29 @@ class Metric(models.Model):
         return self.initiative.get_absolute_url()
 
     @property
-    def display_value(self):
-        """'25% decrease', '£1.2m'... shown without trailing zeros."""
+    def amount(self):
+        """The figure with its unit, without trailing zeros: '25%', '£1.2', '3 hours'."""
         number = f"{Decimal(self.value).normalize():f}"
         if self.unit in {"%", "pp"}:
-            amount = f"{number}{self.unit}"
-        elif self.unit in {"£", "€", "$"}:
-            amount = f"{self.unit}{number}"
-        else:
-            amount = f"{number} {self.unit}".strip()
+            return f"{number}{self.unit}"
+        if self.unit in {"£", "€", "$"}:
+            return f"{self.unit}{number}"
+        return f"{number} {self.unit}".strip()
+
+    @property
+    def headline(self):
+        """Label and signed figure: "Visits +40%", or a minus sign (U+2212) for a decrease."""
+        sign = {self.Direction.DECREASE: "\u2212", self.Direction.INCREASE: "+"}.get(self.direction)
+        if sign is None:
+            return f"{self.label}: {self.amount}, no change"
+        return f"{self.label} {sign}{self.amount}"
+
+    @property
+    def display_value(self):
+        """'25% decrease', '£1.2m'... shown without trailing zeros."""
         if self.direction == self.Direction.NO_CHANGE:
-            return f"{amount}, no change"
-        return f"{amount} {self.get_direction_display().lower()}"
+            return f"{self.amount}, no change"
+        return f"{self.amount} {self.get_direction_display().lower()}"
 
 
 class CatalogueVersion(models.Model):

@@ -125,6 +125,7 @@ class InitiativeListView(FilterView):
                 "catalogue/initiative_list.html#filter-panel",
                 {
                     "facets": facets.facets(self.filterset, self.counts, self.total),
+                    "start_years": facets.start_years(self.counts),
                     "filter": self.filterset,
                     "query": self.filterset.query,
                     "active_filters": self.filterset.active_filters(),

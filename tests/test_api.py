@@ -608,7 +608,7 @@ def test_schema_documents_every_filter_with_its_values(client):
     params = parameters(schema, LIST)
     filter_names = {"q", "theme", "driver", "outcome", "barrier", "sector", "stage"}
     filter_names |= {"country", "kind", "year_from", "year_to", "sort", "page"}
-    filter_names |= {"organisation", "role"}
+    filter_names |= {"organisation", "role", "evidence", "innovation_type", "measured"}
     assert set(params) == filter_names
     for param, model in TAXONOMIES.items():
         schema_of = params[param]["schema"]
@@ -625,6 +625,12 @@ def test_schema_documents_every_filter_with_its_values(client):
         public_organisations().values_list("slug", flat=True)
     )
     assert params["role"]["schema"]["items"]["enum"] == ["lead", *Partnership.Role.values]
+    assert params["evidence"]["schema"]["items"]["enum"] == ["1", "2", "3", "4", "5"]
+    assert params["innovation_type"]["schema"]["items"]["enum"] == (
+        Initiative.InnovationType.values
+    )
+    assert params["measured"]["schema"]["items"]["enum"] == ["yes", "no"]
+    assert params["year_to"]["schema"] == {"type": "integer", "minimum": 1950, "maximum": 2100}
     assert params["sort"]["schema"]["enum"] == [
         "relevance",
         "-published",

@@ -14,6 +14,7 @@ from catalogue.models import Partnership
 from tests.factories import (
     DraftFactory,
     InitiativeFactory,
+    MetricFactory,
     OrganisationFactory,
     PartnershipFactory,
 )
@@ -156,3 +157,85 @@ def test_the_organisation_facet_counts_and_finds_organisations(client, organisat
     assert 'name="find_organisation" type="search" value="univ"' in found.text
     nothing = client.get("/initiatives/", {"find_organisation": "zzz"})
     assert "No organisation with “zzz” in its name has case studies here." in nothing.text
+
+
+@pytest.fixture
+def graded(settings):
+    """Initiatives with evidence levels, innovation types, metrics and start years."""
+    settings.CATALOGUE_PAGE_SIZE = 2
+    rows = [
+        ("a", 1, "enhancement", True, 2012),
+        ("b", 2, "mission", False, 2015),
+        ("c", 3, "adaptive", True, 2018),
+        ("d", 3, "", False, 2020),
+        ("e", 5, "anticipatory", True, None),
+    ]
+    for slug, level, kind, measured, year in rows:
+        initiative = InitiativeFactory(
+            slug=slug, evidence_level=level, innovation_type=kind, start_year=year
+        )
+        if measured:
+            MetricFactory(initiative=initiative, label="Administrative costs", value=25)
+    DraftFactory(slug="draft", evidence_level=3, innovation_type="adaptive", start_year=2018)
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({"evidence": "3"}, ["c", "d"]),
+        ({"evidence": ["1", "5"]}, ["a", "e"]),
+        ({"innovation_type": ["mission", "adaptive"]}, ["b", "c"]),
+        ({"measured": "yes"}, ["a", "c", "e"]),
+        ({"measured": "no"}, ["b", "d"]),
+        ({"measured": ["yes", "no"]}, ["a", "b", "c", "d", "e"]),
+        ({"year_from": "2015", "year_to": "2018"}, ["b", "c"]),
+        ({"year_from": "2016", "measured": "yes", "evidence": ["3", "5"]}, ["c"]),
+    ],
+)
+def test_the_new_facets_give_the_same_records_everywhere(client, graded, query, expected):
+    assert_same_everywhere(client, query, expected)
+
+
+def test_the_new_facets_count_disjunctively(client, graded):
+    response = client.get(
+        "/initiatives/", {"evidence": "3", "measured": "yes", "year_from": "2016"}
+    )
+    assert response.context["total"] == 1  # c
+    facets = {
+        f["name"]: {o.value: o.count for o in f["options"]} for f in response.context["facets"]
+    }
+    # Each facet counts with the other filters only: evidence over measured, from 2016 (c).
+    assert facets["evidence"] == {"1": 0, "2": 0, "3": 1, "4": 0, "5": 0}
+    # Measured over evidence 3, from 2016: c has metrics, d has none.
+    assert facets["measured"] == {"yes": 1, "no": 1}
+    assert facets["innovation_type"]["adaptive"] == 1
+    # Start years over evidence 3 and measured, whatever the range: c only.
+    assert '2018 <span class="app-facet__count">(1' in response.text
+    assert "2012 <span" not in response.text
+
+
+@pytest.mark.parametrize(
+    "query, problem",
+    [
+        ({"evidence": "9"}, "There is no evidence level called “9”, so it was ignored."),
+        (
+            {"innovation_type": "magic"},
+            "There is no innovation type called “magic”, so it was ignored.",
+        ),
+        ({"measured": "maybe"}, "There is no measured results called “maybe”, so it was ignored."),
+    ],
+)
+def test_a_bad_value_of_a_new_facet_is_named_and_refused_by_the_api(client, graded, query, problem):
+    response = client.get("/initiatives/", query)
+    assert response.status_code == 200
+    assert response.context["problems"] == [problem]
+    assert response.context["total"] == 5
+    assert client.get("/api/v1/initiatives/", query).status_code == 400
+
+
+def test_result_cards_show_the_headline_metric(client, graded, settings):
+    settings.CATALOGUE_PAGE_SIZE = 20
+    response = client.get("/initiatives/", {"measured": "yes"})
+    assert response.text.count("Administrative costs \u221225%") == 3
+    assert "Headline result: " in response.text
+    assert client.get("/initiatives/", {"measured": "no"}).text.count("app-result__metric") == 0

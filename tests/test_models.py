@@ -155,3 +155,18 @@ def test_every_model_has_a_readable_name_and_url():
     assert "25% decrease" in str(metric)
     assert partnership.organisation.name in str(partnership)
     assert str(Place(country="GB", region="TLI")) == "London, United Kingdom"
+
+
+@pytest.mark.parametrize(
+    "value, unit, direction, headline",
+    [
+        (25, "%", "decrease", "Administrative costs \u221225%"),
+        (40, "%", "increase", "Administrative costs +40%"),
+        ("1.50", "£", "decrease", "Administrative costs \u2212£1.5"),
+        (3, "hours", "increase", "Administrative costs +3 hours"),
+        (0, "%", "no-change", "Administrative costs: 0%, no change"),
+    ],
+)
+def test_a_metric_headline_signs_its_figure(value, unit, direction, headline):
+    metric = Metric(label="Administrative costs", value=value, unit=unit, direction=direction)
+    assert metric.headline == headline

@@ -36,6 +36,12 @@ DESCRIPTIONS = {
         "With `organisation`: only initiatives it led (`lead`) or took part in in this "
         "partner role. Repeat it for several: any of them matches."
     ),
+    "evidence": f"An evidence level, 1 (described) to 5 (replicated at scale).{ANY_OF}",
+    "innovation_type": f"An innovation type (OECD OPSI's four facets).{ANY_OF}",
+    "measured": (
+        "`yes`: with at least one measured result (metric); `no`: with none. "
+        "Both, or neither: either."
+    ),
     "year_from": "Started in this year or later.",
     "year_to": "Started in this year or earlier.",
     "sort": (
