@@ -346,6 +346,8 @@ def facets(filterset, counts, total):
                     "top": len(found),
                     "selected": len(selected),
                     "search": search,
+                    "errors": filterset.field_problems.get(name, [])
+                    + filterset.field_problems.get("role", []),
                     # Lead or partner unless narrowed: offered once an organisation is chosen.
                     "roles": [
                         Option(value, role, 0, value in filterset.data.getlist("role"))
@@ -374,6 +376,7 @@ def facets(filterset, counts, total):
                 "selected": len(selected),
                 "recorded": counts[COVERAGE].get(name, 0),
                 "of": total,
+                "errors": filterset.field_problems.get(name, []),
             }
         )
     return panel

@@ -34,6 +34,16 @@ SORTS = {
 }
 DEFAULT_SORT = "-published"
 
+# Where the error summary sends a problem with each parameter: its field in the filter
+# panel, or for a group of checkboxes the group (templates/catalogue/initiative_list.html).
+FIELD_IDS = {
+    "q": "q",
+    "sort": "sort",
+    "year_from": "year_from",
+    "year_to": "year_to",
+    "role": "facet-organisation",
+}
+
 
 class TermFilter(django_filters.MultipleChoiceFilter):
     """Several slugs of one vocabulary, combined with OR.
@@ -134,6 +144,8 @@ class InitiativeFilter(django_filters.FilterSet):
             data = self._normalise(data)
         super().__init__(data, *args, **kwargs)
         self.problems = []
+        # The same messages by parameter, so the page can link each to its field.
+        self.field_problems = {}
         self._known_organisations()
         if self.is_bound:
             self._use_last_of_repeated()
@@ -175,9 +187,10 @@ class InitiativeFilter(django_filters.FilterSet):
             multiple = getattr(filter_.field.widget, "allow_multiple_selected", False)
             if len(values) > 1 and not multiple:
                 self.data.setlist(name, values[-1:])
-                self.problems.append(
+                self._problem(
+                    name,
                     f"{filter_.label} was given {len(values)} times; only the last value, "
-                    f"“{values[-1]}”, was used."
+                    f"“{values[-1]}”, was used.",
                 )
 
     def _usable(self, data):
@@ -192,17 +205,32 @@ class InitiativeFilter(django_filters.FilterSet):
                 known = {str(key) for key, _ in field.choices}
                 good = [value for value in dict.fromkeys(values) if value in known]
                 usable.setlist(name, good)
-                self.problems.extend(
-                    f"There is no {filter_.label.lower()} called “{value}”, so it was ignored."
-                    for value in values
-                    if value not in known
-                )
+                for value in values:
+                    if value not in known:
+                        self._problem(
+                            name,
+                            f"There is no {filter_.label.lower()} called “{value}”, "
+                            "so it was ignored.",
+                        )
                 continue
             usable.pop(name)
-            self.problems.append(
-                f"{filter_.label}: “{values[-1]}” was ignored. {self.form.errors[name][0]}"
+            self._problem(
+                name, f"{filter_.label}: “{values[-1]}” was ignored. {self.form.errors[name][0]}"
             )
         return usable
+
+    def _problem(self, name, message):
+        self.problems.append(message)
+        self.field_problems.setdefault(name, []).append(message)
+
+    def problem_links(self):
+        """[(message, the id of the field it is about, or '')] for the error summary."""
+        where = {m: name for name, messages in self.field_problems.items() for m in messages}
+        links = []
+        for message in self.problems:
+            name = where.get(message)
+            links.append((message, FIELD_IDS.get(name, f"facet-{name}") if name else ""))
+        return links
 
     # -- filtering ----------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.http import require_safe
+from django.views.generic import TemplateView
 
 from catalogue import citations, errors, views
 
@@ -31,6 +33,14 @@ urlpatterns = [
             name=f"initiative-citation-{format}",
         )
         for format in citations.FORMATS
+    ),
+    *(
+        path(url, require_safe(TemplateView.as_view(template_name=template)), name=name)
+        for url, template, name in [
+            ("accessibility/", "catalogue/accessibility.html", "accessibility"),
+            ("privacy/", "catalogue/privacy.html", "privacy"),
+            ("data-licence/", "catalogue/data_licence.html", "data-licence"),
+        ]
     ),
     path("organisations/", views.organisation_list, name="organisation-list"),
     path("organisations/<slug:slug>/", views.organisation_detail, name="organisation-detail"),

@@ -120,7 +120,13 @@ class InitiativeListView(FilterView):
         """The rendered filter panel: about half of the page's rendering, and a function of
         the filters and the catalogue alone, so on PostgreSQL it is cached with the counts."""
         return caching.cached(
-            caching.query_key(self.filterset, "panel", self.filterset.organisation_search),
+            caching.query_key(
+                self.filterset,
+                "panel",
+                self.filterset.organisation_search,
+                # The panel marks the fields in error: values already dropped from the data.
+                sorted(self.filterset.field_problems.items()),
+            ),
             lambda: render_to_string(
                 "catalogue/initiative_list.html#filter-panel",
                 {
@@ -170,6 +176,7 @@ class InitiativeListView(FilterView):
             filter_panel=self.filter_panel(),
             active_filters=filterset.active_filters(),
             problems=filterset.problems,
+            problem_links=filterset.problem_links(),
             sorts=filterset.sort_choices(),
             current_sort=filterset.current_sort,
             query=query,

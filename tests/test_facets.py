@@ -9,7 +9,13 @@ from django.http import QueryDict
 from catalogue import facets
 from catalogue.filters import InitiativeFilter
 from catalogue.models import Initiative, Organisation, Sector, Theme
-from tests.factories import DraftFactory, InitiativeFactory, OrganisationFactory, term
+from tests.factories import (
+    DraftFactory,
+    InitiativeFactory,
+    MetricFactory,
+    OrganisationFactory,
+    term,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +27,16 @@ SECTORS = ["health", "education", "general-public-services"]
 STAGES = ["pilot", "implemented", "scaled"]
 COUNTRIES = ["GB", "EE", "FR"]
 KINDS = ["local-authority", "central-government", "nhs-body"]
+EVIDENCE = ["1", "2", "3", "4", "5"]
+TYPES = ["enhancement", "mission", "adaptive", "anticipatory"]
+MEASURED = ["yes", "no"]
+YEARS = [str(year) for year in range(2010, 2025)]
 
 
 def random_catalogue(rng, size=40):
     organisations = [OrganisationFactory(kind=kind) for kind in KINDS for _ in range(2)]
     for _ in range(size):
-        InitiativeFactory(
+        initiative = InitiativeFactory(
             lead_organisation=rng.choice(organisations),
             themes=rng.sample(THEMES, rng.randint(1, 3)),
             drivers=rng.sample(DRIVERS, rng.randint(1, 2)),
@@ -37,7 +47,14 @@ def random_catalogue(rng, size=40):
             countries=rng.sample(COUNTRIES, rng.randint(1, 2)),
             start_year=rng.randint(2010, 2024),
             title=rng.choice(["Housing chatbot", "Data platform", "Skills academy"]),
+            evidence_level=int(rng.choice(EVIDENCE)),
+            innovation_type=rng.choice([*TYPES, ""]),
         )
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            MetricFactory(initiative=initiative)
+        if rng.random() < 0.1:
+            initiative.start_year = None
+            initiative.save()
     DraftFactory(themes=THEMES, drivers=DRIVERS)  # never counted
 
 
@@ -52,6 +69,9 @@ def random_query(rng):
         ("stage", STAGES),
         ("country", COUNTRIES),
         ("kind", KINDS),
+        ("evidence", EVIDENCE),
+        ("innovation_type", TYPES),
+        ("measured", MEASURED),
     ]:
         if rng.random() < 0.35:
             query.setlist(name, rng.sample(values, rng.randint(1, 2)))
@@ -69,7 +89,16 @@ def brute_force(query):
 def option_keys(name):
     if name in facets.TAXONOMIES:
         return {t.slug: str(t.id) for t in facets.terms(facets.TAXONOMIES[name]).values()}
-    return {value: value for value in {"stage": STAGES, "country": COUNTRIES, "kind": KINDS}[name]}
+    values = {
+        "stage": STAGES,
+        "country": COUNTRIES,
+        "kind": KINDS,
+        "evidence": EVIDENCE,
+        "innovation_type": TYPES,
+        "measured": MEASURED,
+        "start_year": YEARS,
+    }[name]
+    return {value: value for value in values}
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -84,7 +113,11 @@ def test_counts_equal_what_each_option_would_give(seed):
         for name in facets.COUNTS_SQL:
             for value, key in option_keys(name).items():
                 alternative = query.copy()
-                alternative.setlist(name, [value])
+                if name == "start_year":  # the range's counts: one year each
+                    alternative.setlist("year_from", [value])
+                    alternative.setlist("year_to", [value])
+                else:
+                    alternative.setlist(name, [value])
                 expected = brute_force(alternative)
                 assert counts[name].get(key, 0) == expected, (query.urlencode(), name, value)
 

@@ -239,3 +239,26 @@ def test_result_cards_show_the_headline_metric(client, graded, settings):
     assert response.text.count("Administrative costs \u221225%") == 3
     assert "Headline result: " in response.text
     assert client.get("/initiatives/", {"measured": "no"}).text.count("app-result__metric") == 0
+
+
+def test_a_bad_value_gets_the_error_summary_linking_to_its_field_marked_in_error(client, graded):
+    response = client.get("/initiatives/", {"year_from": "abc", "theme": "nope", "page": "7"})
+    html = response.text
+    assert response.status_code == 200
+    assert "<title>Error: Case studies" in html
+    assert 'class="govuk-error-summary" data-module="govuk-error-summary"' in html
+    assert '<a href="#year_from">Started from: “abc” was ignored.' in html
+    assert '<a href="#facet-theme">There is no theme called “nope”, so it was ignored.</a>' in html
+    # A problem with no field of its own is listed without a link.
+    assert "<li>There is no page “7”, so page 3 of 3 is shown.</li>" in html
+    # The fields: marked in error, their message tied to them.
+    assert 'id="facet-theme" tabindex="-1"' in html
+    assert 'class="govuk-form-group app-facet govuk-form-group--error" id="facet-theme"' in html
+    assert 'aria-describedby="theme-error"' in html
+    assert '<p class="govuk-error-message" id="theme-error">' in html
+    assert 'aria-describedby="years-hint year_from-error"' in html
+    assert 'class="govuk-input govuk-input--width-4 govuk-input--error" id="year_from"' in html
+    assert "govuk-notification-banner" not in html
+    # A good query shows none of it.
+    clean = client.get("/initiatives/", {"year_from": "2015"}).text
+    assert "govuk-error-summary" not in clean and "govuk-form-group--error" not in clean

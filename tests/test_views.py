@@ -338,3 +338,47 @@ def test_the_list_links_its_exports_feed_insights_and_api_with_the_same_filters(
     assert 'type="application/atom+xml"' in text
     unfiltered = client.get("/initiatives/").text
     assert 'href="/initiatives/export.csv"' in unfiltered
+
+
+@pytest.mark.parametrize(
+    "path, heading",
+    [
+        ("/accessibility/", "Accessibility statement for Public Sector Innovation Case Studies"),
+        ("/privacy/", "Privacy and cookies"),
+        ("/data-licence/", "Data licence"),
+    ],
+)
+def test_the_footer_pages_answer_and_every_page_links_them(client, path, heading, settings):
+    settings.CATALOGUE_CONTACT_EMAIL = "help@example.gov.uk"
+    response = client.get(path)
+    assert response.status_code == 200
+    assert f'<h1 class="govuk-heading-xl">{heading}</h1>' in response.text
+    assert "mailto:help@example.gov.uk" in response.text
+    home = client.get("/").text
+    assert f'<a class="govuk-footer__link" href="{path}">' in home
+    assert client.post(path).status_code == 405
+
+
+def test_the_accessibility_statement_says_what_the_regulations_ask(client):
+    text = client.get("/accessibility/").text
+    for required in [
+        "How accessible this website is",
+        "Feedback and contact information",
+        "Enforcement procedure",
+        "Equality and Human Rights Commission (EHRC)",
+        "Equality Commission for Northern Ireland (ECNI)",
+        "Compliance status",
+        "Non-accessible content",
+        "Preparation of this accessibility statement",
+        "axe-core",
+        "Nu HTML Checker",
+    ]:
+        assert required in text, required
+
+
+def test_every_page_has_a_phase_banner_with_a_feedback_link(client, settings):
+    settings.CATALOGUE_CONTACT_EMAIL = "help@example.gov.uk"
+    for path in ["/", "/initiatives/", "/organisations/", "/no-such-page/"]:
+        text = client.get(path).text
+        assert 'class="govuk-phase-banner"' in text, path
+        assert 'href="mailto:help@example.gov.uk?subject=Feedback%20on%20' in text, path

@@ -70,6 +70,20 @@ function setUp(layout) {
   panel.addEventListener("keydown", (event) => {
     if (event.key === "Escape") shut(true);
   });
+  // The error summary links to fields in the panel: open it first, so the link (and
+  // GOV.UK's error summary script, which focuses the field) finds them shown.
+  document.addEventListener(
+    "click",
+    (event) => {
+      const link = event.target.closest(".govuk-error-summary a[href^='#']");
+      const field = link && document.getElementById(link.hash.slice(1));
+      if (field && panel.contains(field) && !DESKTOP.matches) {
+        if (!panel.classList.contains("app-filter--open")) open();
+        field.focus();
+      }
+    },
+    true,
+  );
   // On a wide screen the panel is always shown beside the results.
   DESKTOP.addEventListener("change", () => shut(false));
   // An address ending #filters (the link's, bookmarked) opens it.

@@ -53,6 +53,9 @@ PAGES = [
     ),
     ("organisation", "/organisations/government-digital-service/", 200, ".app-result"),
     ("organisations", "/organisations/", 200, ".govuk-table"),
+    ("accessibility statement", "/accessibility/", 200, "text=Enforcement procedure"),
+    ("privacy and cookies", "/privacy/", 200, "h1"),
+    ("data licence", "/data-licence/", 200, "h1"),
     (
         "organisations, searched, bad values",
         "/organisations/?q=gov&kind=central-government&kind=castle",

@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from catalogue.models import Initiative
 
-# Phone (small and common) and tablet portrait, each with its usual height.
-SCREENS = [(320, 568), (375, 667), (768, 1024)]
+# Phones (the smallest, as the reflow test has it, and a common one) and a tablet, portrait.
+SCREENS = [(320, 640), (375, 667), (768, 1024)]
 
 # Whether the element's centre is on screen and the topmost thing there is it or inside it.
 UNCOVERED = """element => {
@@ -161,6 +161,29 @@ def test_the_panel_works_by_keyboard(browser, site):
         expect(page.locator("#filters")).to_be_visible()
         expect(page.locator("#results")).to_have_js_property("inert", False)
         expect(opener).to_be_hidden()
+        assert page.console_errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])
+def test_the_error_summary_leads_to_the_field_inside_the_closed_panel(browser, site, javascript):
+    context = browser.new_context(
+        viewport={"width": 375, "height": 667}, locale="en-GB", java_script_enabled=javascript
+    )
+    context.set_default_timeout(10_000)
+    try:
+        page = watch(context.new_page())
+        page.goto(site + "/initiatives/?year_from=abc")
+        summary = page.locator(".govuk-error-summary")
+        expect(summary).to_be_visible()
+        expect(page.locator("#filters")).to_be_hidden()
+        summary.get_by_role("link", name="Started from: “abc” was ignored.", exact=False).click()
+        expect(page.locator("#filters")).to_be_visible()
+        expect(page.locator("#year_from")).to_be_in_viewport()
+        if javascript:
+            expect(page.locator("#year_from")).to_be_focused()
+        expect(page.locator("#year_from-error")).to_be_visible()
         assert page.console_errors == []
     finally:
         context.close()
