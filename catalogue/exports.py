@@ -9,7 +9,8 @@ it, and one unpublished meanwhile is left out (never leaked), one fewer than the
 
 Columns (CSV header names; JSON keys), in this order:
 
-    slug, title, summary, url (the case study's page), lead_organisation,
+    slug, title, summary, challenge, approach, results, lessons (the narrative, as the
+    Markdown the API's detail gives), url (the case study's page), lead_organisation,
     lead_organisation_kind, partners (organisation and role), sector, stage, themes, drivers,
     outcomes, barriers, countries (ISO 3166 codes), places (country, or UK nation or region),
     start_year, end_year, evidence_level, innovation_type, collaboration, funding, website,
@@ -83,6 +84,10 @@ COLUMNS = [
     "slug",
     "title",
     "summary",
+    "challenge",
+    "approach",
+    "results",
+    "lessons",
     "url",
     "lead_organisation",
     "lead_organisation_kind",
@@ -108,6 +113,8 @@ COLUMNS = [
     "first_published",
     "last_updated",
 ]
+# The case study's story, in the API detail's words (Markdown, as written).
+NARRATIVE = ["challenge", "approach", "results", "lessons"]
 # Cells a spreadsheet would read as a formula, plus the apostrophe that marks a neutralised one.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 SEPARATOR = "; "
@@ -127,6 +134,10 @@ OWN_FIELDS = [
     "slug",
     "title",
     "summary",
+    "challenge",
+    "approach",
+    "results",
+    "lessons",
     "stage",
     "start_year",
     "end_year",
@@ -301,6 +312,7 @@ def records(ids, origin):
             "slug": row["slug"],
             "title": row["title"],
             "summary": row["summary"],
+            **{part: row[part] for part in NARRATIVE},
             "url": f"{origin}{before}{quote(row['slug'])}{after}",
             "lead_organisation": organisation_name(row["lead"], row["lead_unnamed"]),
             "lead_organisation_kind": KINDS.get(row["kind"], row["kind"]),

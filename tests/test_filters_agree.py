@@ -262,3 +262,22 @@ def test_a_bad_value_gets_the_error_summary_linking_to_its_field_marked_in_error
     # A good query shows none of it.
     clean = client.get("/initiatives/", {"year_from": "2015"}).text
     assert "govuk-error-summary" not in clean and "govuk-form-group--error" not in clean
+
+
+def test_the_exports_carry_the_narrative_the_api_detail_has(client):
+    initiative = InitiativeFactory(
+        slug="told",
+        challenge="Paper forms **everywhere**.",
+        approach="=HYPERLINK(\"x\") one online form",
+        results="Costs fell by a quarter.",
+        lessons="Start with the *users*; the first pilot failed.",
+    )
+    detail = client.get("/api/v1/initiatives/told/").json()
+    text = body(client.get("/initiatives/export.csv")).decode("utf-8-sig")
+    [row] = list(csv.DictReader(io.StringIO(text, newline="")))
+    [record] = json.loads(body(client.get("/initiatives/export.json")))["initiatives"]
+    for part in ("challenge", "approach", "results", "lessons"):
+        assert record[part] == detail[part] == getattr(initiative, part)
+        # The CSV is the same text, neutralised against formulas.
+        assert row[part].removeprefix("'") == detail[part]
+    assert row["approach"].startswith("'=")

@@ -280,7 +280,9 @@ def test_csv_is_rfc_4180_utf8_with_a_bom_and_every_field_intact(client, detailed
         response["Content-Disposition"],
     )
     raw = b"".join(response.streaming_content)
-    assert raw.startswith(codecs.BOM_UTF8 + b"slug,title,summary,url,")
+    assert raw.startswith(
+        codecs.BOM_UTF8 + b"slug,title,summary,challenge,approach,results,lessons,url,"
+    )
     text = raw.decode("utf-8-sig")
     assert text.split("\r\n")[0] == ",".join(exports.COLUMNS)
     assert text.endswith("\r\n")
@@ -290,6 +292,7 @@ def test_csv_is_rfc_4180_utf8_with_a_bom_and_every_field_intact(client, detailed
         "slug": detailed.slug,
         "title": NASTY,
         "summary": f"Summary: {NASTY}",
+        **{part: getattr(detailed, part) for part in exports.NARRATIVE},
         "url": f"http://testserver/initiatives/{detailed.slug}/",
         "lead_organisation": 'Council of "A, B"; C\\D',
         "lead_organisation_kind": "Combined authority",
