@@ -13,17 +13,20 @@ All the counts come from one SQL statement (the id set of each combination of fi
 grouped on the narrow link tables, as in facets.py), cached under the catalogue version.
 """
 
+import csv
 import math
 from dataclasses import dataclass
 
 from django.db import connection
-from django.http import QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_safe
+from django_countries import countries
 
 from catalogue import caching
+from catalogue.exports import neutralise
 from catalogue.facets import COUNTS_SQL, TAXONOMIES, terms
 from catalogue.filters import InitiativeFilter
 from catalogue.models import Initiative
@@ -38,10 +41,16 @@ LEAVES_OUT = {
     "stage": ("stage",),
     "year": ("year_from", "year_to"),
     "cross": ("driver", "outcome"),
+    "barrier": ("barrier",),
+    "country": ("country",),
+    "innovation_type": ("innovation_type",),
+    "evidence": ("evidence",),
+    "theme_year": ("theme", "year_from", "year_to"),
 }
 
 _DRIVERS = Initiative.drivers.through._meta.db_table
 _OUTCOMES = Initiative.outcomes.through._meta.db_table
+_THEMES = Initiative.themes.through._meta.db_table
 # How to count each over a set of initiative ids (the CTE named by {ids}), as (key, n) rows.
 SQL = {
     "total": "SELECT '' AS k, COUNT(*) AS n FROM {ids}",
@@ -57,6 +66,13 @@ SQL = {
       FROM {_DRIVERS} d JOIN {{ids}} s ON s.id = d.initiative_id
       JOIN {_OUTCOMES} o ON o.initiative_id = d.initiative_id
      GROUP BY d.driver_id, o.outcome_id""",
+    **{name: COUNTS_SQL[name] for name in ("barrier", "country", "innovation_type", "evidence")},
+    "theme_year": f"""
+    SELECT t.theme_id::text || ':' || i.start_year::text AS k, COUNT(*) AS n
+      FROM {_THEMES} t JOIN {{ids}} s ON s.id = t.initiative_id
+      JOIN catalogue_initiative i ON i.id = t.initiative_id
+     WHERE i.start_year IS NOT NULL
+     GROUP BY t.theme_id, i.start_year""",
 }
 
 CHARTS = [
@@ -67,6 +83,10 @@ CHARTS = [
     ("sector", "Sectors", "Sector", "sector"),
     ("stage", "Stages", "Stage", "stage"),
     ("year", "Start years", "Start year", "start year"),
+    ("country", "Countries", "Country", "country"),
+    ("barrier", "Barriers", "Barrier", "barrier"),
+    ("innovation_type", "Innovation types", "Innovation type", "innovation type"),
+    ("evidence", "Evidence levels", "Evidence level", "evidence level"),
 ]
 # Shades of the driver-by-outcome cells: 1 to HEAT_LEVELS, darkest for the largest count.
 HEAT_LEVELS = 4
@@ -114,8 +134,13 @@ def _count(filterset):
             tuple(int(part) for part in key.split(":")): n for key, n in found["cross"].items()
         },
     }
-    for name in ("theme", "driver", "outcome", "sector"):
+    for name in ("theme", "driver", "outcome", "sector", "barrier"):
         counts[name] = {int(key): n for key, n in found[name].items() if key is not None}
+    for name in ("country", "innovation_type", "evidence"):
+        counts[name] = {key: n for key, n in found[name].items() if key}
+    counts["theme_year"] = {
+        tuple(int(part) for part in key.split(":")): n for key, n in found["theme_year"].items()
+    }
     return counts
 
 
@@ -180,6 +205,23 @@ def _items(name, counts, cleaned):
         ]
         # Biggest first; a tie keeps the vocabulary's (alphabetical) order.
         return sorted(items, key=lambda item: -item[1])
+    if name == "country":
+        picked = cleaned.get("country") or []
+        items = [
+            (countries.name(code) or code, n, {"country": code}, code in picked)
+            for code, n in counts["country"].items()
+        ]
+        return sorted(items, key=lambda item: (-item[1], item[0]))
+    if name in ("innovation_type", "evidence"):
+        choices = {
+            "innovation_type": Initiative.InnovationType.choices,
+            "evidence": [(str(v), label) for v, label in Initiative.EvidenceLevel.choices],
+        }[name]
+        picked = cleaned.get(name) or []
+        return [
+            (label, counts[name].get(value, 0), {name: value}, value in picked)
+            for value, label in choices
+        ]
     if name == "stage":
         # The stages' own order (idea to discontinued) says more than their sizes.
         picked = cleaned.get("stage") or []
@@ -214,6 +256,7 @@ def charts(filterset, counts, links):
         result.append(
             {
                 "name": name,
+                "slug": name.replace("_", "-"),
                 "heading": heading,
                 "column": column,
                 "in_words": in_words,
@@ -268,6 +311,81 @@ def cross_tab(filterset, counts, links):
     }
 
 
+def theme_year(filterset, counts, links):
+    """Themes as rows, start years (first to last, gaps as zeros) as columns."""
+    cleaned = _cleaned(filterset)
+    cells = counts["theme_year"]
+    years = sorted({year for _, year in cells})
+    span = list(range(years[0], years[-1] + 1)) if years else []
+    largest = max(cells.values(), default=0)
+    rows = []
+    for theme in terms(TAXONOMIES["theme"]).values():
+        row = []
+        for year in span:
+            n = cells.get((theme.id, year), 0)
+            url = links.to(theme=theme.slug, year_from=year, year_to=year) if n else ""
+            row.append(Cell(str(year), n, url, math.ceil(n * HEAT_LEVELS / largest) if n else 0))
+        rows.append(
+            {
+                "label": theme.name,
+                "chosen": theme.slug in (cleaned.get("theme") or []),
+                "cells": row,
+            }
+        )
+    active = filterset.active_facets()
+    return {
+        "columns": [{"label": str(year), "chosen": False} for year in span],
+        "rows": rows,
+        "empty": not largest,
+        "in_use": [
+            words
+            for name, words in (("theme", "theme"), ("year_from", "start year"))
+            if name in active or (name == "year_from" and "year_to" in active)
+        ],
+    }
+
+
+def bound(request):
+    """The page's filterset: the list's filters, less a sort carried over from the list."""
+    data = request.GET.copy()
+    data.pop("sort", None)
+    return InitiativeFilter(data or None, queryset=Initiative.objects.published(), request=request)
+
+
+TABLES = {
+    "cross": ("drivers-by-outcome", "Driver"),
+    "theme_year": ("themes-by-start-year", "Theme"),
+}
+
+
+@require_safe
+def insights_csv(request, table):
+    """One chart or table of the page as CSV, for the same filters: label and count, or a
+    row per driver (theme) with a column per outcome (year)."""
+    filterset = bound(request)
+    counts = count(filterset)
+    links = Links(filterset)
+    rows = []
+    if table in dict(TABLES.values()):
+        name = next(key for key, (slug, _) in TABLES.items() if slug == table)
+        grid = (cross_tab if name == "cross" else theme_year)(filterset, counts, links)
+        rows.append([TABLES[name][1], *(column["label"] for column in grid["columns"])])
+        rows += [[row["label"], *(cell.count for cell in row["cells"])] for row in grid["rows"]]
+    else:
+        chart = next((c for c in charts(filterset, counts, links) if c["slug"] == table), None)
+        if chart is None:
+            raise Http404("No such table")
+        rows.append([chart["column"], "Case studies"])
+        rows += [[bar.label, bar.count] for bar in chart["bars"]]
+    response = HttpResponse(content_type="text/csv; charset=utf-8; header=present")
+    response["Content-Disposition"] = f'attachment; filename="insights-{table}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    for row in rows:
+        writer.writerow([neutralise(str(cell)) for cell in row])
+    return response
+
+
 @require_safe
 def insights(request):
     """The page: the figures for the filters in the query string, each a link to its list.
@@ -278,11 +396,7 @@ def insights(request):
     are cached rendered, like the list's filter panel; the problems and chips, which depend
     on the exact query string, are rendered each time.
     """
-    data = request.GET.copy()
-    data.pop("sort", None)
-    filterset = InitiativeFilter(
-        data or None, queryset=Initiative.objects.published(), request=request
-    )
+    filterset = bound(request)
     counts = count(filterset)
     links = Links(filterset)
     figures = caching.cached(
@@ -292,6 +406,8 @@ def insights(request):
             {
                 "charts": charts(filterset, counts, links),
                 "cross": cross_tab(filterset, counts, links),
+                "theme_year": theme_year(filterset, counts, links),
+                "filters_query": links.query(),
             },
         ),
     )

@@ -6,4 +6,5 @@ from catalogue import insights
 
 urlpatterns = [
     path("", insights.insights, name="insights"),
+    path("<slug:table>.csv", insights.insights_csv, name="insights-csv"),
 ]

@@ -268,7 +268,7 @@ def test_the_exports_carry_the_narrative_the_api_detail_has(client):
     initiative = InitiativeFactory(
         slug="told",
         challenge="Paper forms **everywhere**.",
-        approach="=HYPERLINK(\"x\") one online form",
+        approach='=HYPERLINK("x") one online form',
         results="Costs fell by a quarter.",
         lessons="Start with the *users*; the first pilot failed.",
     )

@@ -4,7 +4,9 @@ Each chart counts with every filter in use except its own (as the list's filter 
 and its links keep the other filters and put the figure's own value in place of its filter's.
 """
 
+import csv
 import html
+import io
 import random
 import re
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -88,6 +90,8 @@ def query_of(url):
 # What one figure's link may set for itself: the filter its chart or table leaves out.
 OWN = [{"theme"}, {"driver"}, {"outcome"}, {"sector"}, {"stage"}, {"year_from", "year_to"}]
 OWN.append({"driver", "outcome"})
+OWN += [{"barrier"}, {"country"}, {"innovation_type"}, {"evidence"}]
+OWN.append({"theme", "year_from", "year_to"})
 
 
 QUERIES = [
@@ -107,7 +111,12 @@ def test_every_figure_equals_the_total_of_the_list_it_links_to(client, query):
     assert response.status_code == 200
     found = figures(response)
     charts = response.context["charts"]
-    cells = [cell for row in response.context["cross"]["rows"] for cell in row["cells"]]
+    cells = [
+        cell
+        for table in ("cross", "theme_year")
+        for row in response.context[table]["rows"]
+        for cell in row["cells"]
+    ]
     linked = [bar for chart in charts for bar in chart["bars"] if bar.count] + [
         cell for cell in cells if cell.count
     ]
@@ -160,7 +169,8 @@ def test_a_filtered_page_shows_the_shape_of_the_filtered_set(client):
     assert query_of(themes["Cloud"].url) == {"theme": ["cloud"], "country": ["GB"]}
     assert charts["theme"]["in_use"]
     assert "uses all your filters except theme" in response.text
-    assert response.text.count('<span class="app-chosen">(chosen)</span>') == 1
+    # Marked in the theme chart, the theme-by-year table and the country chart (GB).
+    assert response.text.count('<span class="app-chosen">(chosen)</span>') == 3
 
     chips = [chip["label"] for chip in response.context["active_filters"]]
     assert chips == ["Theme: Open data", "Country: United Kingdom"]
@@ -244,7 +254,7 @@ def test_start_years_link_to_one_year_and_mark_the_chosen_range(client):
     InitiativeFactory(start_year=2018)
     InitiativeFactory(start_year=None)
     response = client.get(INSIGHTS, {"year_from": "2016"})
-    years = response.context["charts"][-1]
+    [years] = [chart for chart in response.context["charts"] if chart["name"] == "year"]
     assert [(bar.label, bar.count, bar.chosen) for bar in years["bars"]] == [
         ("2015", 1, False),
         ("2016", 0, True),
@@ -297,9 +307,11 @@ def test_bad_filter_values_are_dropped_with_a_message(client, query, message):
     assert any(problem.startswith(message) for problem in response.context["problems"])
     assert "Some of your filters could not be used" in response.text
     assert response.context["total"] == (0 if query.startswith("q=") else 1)
-    for url, _, _ in figures(response):
+    for url, _, what in figures(response):
         link = query_of(url)
-        assert link["country"] == ["GB"], "the usable filters are kept"
+        # (The country chart's own links put their country in place of the filter's.)
+        if not what.endswith("France"):
+            assert link["country"] == ["GB"], "the usable filters are kept"
         assert not {"abc", "no-such-theme", "ZZ", "nope", "a"} & {
             value for values in link.values() for value in values
         }, "the unusable ones are not"
@@ -359,7 +371,9 @@ def test_page_works_under_the_content_security_policy_with_one_h1(client):
     assert inline_code(text) == []
     assert text.count("<h1") == 1
     assert re.search(r"<title>Insights \(filtered, \d+\) \u2013 ", text)
-    assert text.count("<caption") == 7, "six charts and the cross-tabulation"
+    drawn = [chart for chart in response.context["charts"] if not chart["empty"]]
+    assert {chart["name"] for chart in drawn} >= {"theme", "driver", "year", "country"}
+    assert text.count("<caption") == len(drawn) + 2, "each chart with figures, and two tables"
     assert text.count('<th scope="row"') >= 6 + 12 + 9 + 10 + 5
     assert '<nav aria-label="Menu"' in text
     assert 'href="/insights/" aria-current="page">Insights</a>' in text
@@ -443,3 +457,49 @@ def test_figures_are_cached_until_the_catalogue_changes(client, django_assert_nu
         response = client.get(INSIGHTS)
     themes = {bar.label: bar.count for bar in response.context["charts"][0]["bars"]}
     assert (response.context["total"], themes["Cloud"]) == (2, 2)
+
+
+def test_each_table_downloads_as_csv_with_the_same_figures(client):
+    random_catalogue(random.Random("csv"))
+    query = {"theme": "open-data", "sort": "title"}
+    page = client.get(INSIGHTS, query)
+    for chart in page.context["charts"]:
+        if chart["empty"]:
+            continue
+        url = f"/insights/{chart['slug']}.csv"
+        assert f'href="{url}?theme=open-data"' in page.text
+        response = client.get(url, query)
+        assert response["Content-Type"].startswith("text/csv")
+        header, *rows = csv.reader(io.StringIO(response.content.decode("utf-8-sig")))
+        assert header == [chart["column"], "Case studies"]
+        assert rows == [[bar.label, str(bar.count)] for bar in chart["bars"]]
+    for table, slug in (("cross", "drivers-by-outcome"), ("theme_year", "themes-by-start-year")):
+        response = client.get(f"/insights/{slug}.csv", query)
+        header, *rows = csv.reader(io.StringIO(response.content.decode("utf-8-sig")))
+        grid = page.context[table]
+        assert header[1:] == [column["label"] for column in grid["columns"]]
+        assert rows == [
+            [row["label"], *(str(cell.count) for cell in row["cells"])] for row in grid["rows"]
+        ]
+    assert client.get("/insights/nothing.csv").status_code == 404
+
+
+def test_theme_by_year_and_the_new_charts_count_published_case_studies(client):
+    InitiativeFactory(themes=["cloud"], start_year=2019, countries=["EE"], evidence_level=3)
+    InitiativeFactory(themes=["cloud", "skills"], start_year=2021, innovation_type="mission")
+    InitiativeFactory(themes=["cloud"], start_year=None, barriers=["funding"])
+    DraftFactory(themes=["cloud"], start_year=2019)
+    response = client.get(INSIGHTS)
+    grid = response.context["theme_year"]
+    assert [c["label"] for c in grid["columns"]] == ["2019", "2020", "2021"]
+    by_theme = {row["label"]: [cell.count for cell in row["cells"]] for row in grid["rows"]}
+    assert by_theme["Cloud"] == [1, 0, 1]
+    assert by_theme["Skills"] == [0, 0, 1]
+    charts = {
+        c["name"]: {bar.label: bar.count for bar in c["bars"]} for c in response.context["charts"]
+    }
+    assert charts["country"] == {"Estonia": 1}
+    assert charts["barrier"]["Funding"] == 1
+    assert charts["innovation_type"]["Mission-oriented"] == 1
+    assert charts["evidence"]["3: causal impact shown"] == 1
+    assert charts["evidence"]["1: described"] == 2

@@ -40,7 +40,7 @@ PAGES = [
     ("home", "/", 200, "h1"),
     ("list", "/initiatives/", 200, ".govuk-pagination"),
     ("list, page 2", "/initiatives/?page=2", 200, ".govuk-pagination__prev"),
-    ("list, filtered", "/initiatives/?theme=data-analytics&country=GB", 200, ".app-chips"),
+    ("list, filtered", "/initiatives/?theme=data-analytics&country=GB", 200, "#results .app-chips"),
     ("list, no results", "/initiatives/?q=zzyzx", 200, "text=No case studies match"),
     ("list, bad filter values", "/initiatives/?year_from=abc&theme=nope", 200, "#problems-title"),
     ("search", "/initiatives/?q=housing", 200, ".app-result"),
