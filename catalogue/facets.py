@@ -237,12 +237,12 @@ def _count(filterset):
     try:
         wanted_sql, wanted_params = wanted_organisations(filterset).query.sql_with_params()
     except EmptyResultSet:  # none chosen, no search
-        wanted_sql, wanted_params = "SELECT NULL WHERE 1 = 0", ()
+        wanted_sql, wanted_params = "SELECT CAST(NULL AS integer) WHERE 1 = 0", ()
     ctes.append(f"wanted(id) AS ({wanted_sql})")
     params.extend(wanted_params)
     ids = aliases.get("organisation", aliases[None])
     parts.append(
-        "SELECT 'organisation' AS f, k, n FROM "
+        "SELECT 'organisation' AS f, k::text AS k, n FROM "
         f"({ORGANISATION_SQL.format(ids=ids, wanted='wanted')}) AS c_organisation"
     )
     sql = f"WITH {', '.join(ctes)} " + " UNION ALL ".join(parts)
