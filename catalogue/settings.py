@@ -260,15 +260,12 @@ CSRF_FAILURE_VIEW = "catalogue.errors.csrf_failure"
 
 CATALOGUE_NAME = "Public Sector Innovation Case Studies"
 CATALOGUE_PAGE_SIZE = 20
-<<<<<<< HEAD
 # The longest a shared cache (a proxy, a CDN) may keep the feed or a sitemap, and so the
 # longest an unpublished record may stay visible there. Pages, exports and the API carry no
 # freshness at all: every request reaches the server, which never shows a stale record.
 CATALOGUE_PUBLIC_MAX_AGE = int(os.environ.get("DJANGO_PUBLIC_MAX_AGE", "300"))
-=======
 # Where feedback and accessibility requests go (phase banner, footer, accessibility statement).
 CATALOGUE_CONTACT_EMAIL = os.environ.get("CATALOGUE_CONTACT_EMAIL", "catalogue@example.org")
->>>>>>> GOV.UK patterns: error summary for bad filter values linking to each field, marked govuk-form-group--error with its message in aria-describedby (the panel opens for the link on small screens, with and without JavaScript); phase banner with a feedback link; accessibility statement (what was tested and how, known issues, contact, EHRC/ECNI enforcement), privacy and cookies, data licence pages linked from the footer; contact address from CATALOGUE_CONTACT_EMAIL
 # Serves /bench/ceiling/, the constant response the shipped benchmark measures against.
 CATALOGUE_BENCHMARK = env_bool("DJANGO_BENCHMARK")
 
