@@ -263,7 +263,7 @@ def _count(filterset):
 def wanted_organisations(filterset):
     """Ids of the organisations chosen and, when the facet's search is used, the first
     ORGANISATION_OPTIONS public ones whose names contain it."""
-    chosen = Q(slug__in=filterset.data.getlist("organisation"))
+    chosen = Q(slug__in=filterset.asked_organisations)
     if text := filterset.organisation_search:
         found = Organisation.objects.public().filter(name__icontains=text).order_by("name")
         chosen |= Q(pk__in=found.values("pk")[:ORGANISATION_OPTIONS])

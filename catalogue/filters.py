@@ -8,6 +8,7 @@ django-filter's own behaviour (one invalid value empties the whole list) is the 
 
 import django_filters
 from django import forms
+from django.core.validators import slug_re
 from django.db.models import Exists, OuterRef, Q
 from django.http import QueryDict
 from django_countries import countries
@@ -166,9 +167,23 @@ class InitiativeFilter(django_filters.FilterSet):
                 clean.setlist(name, values)
         return clean
 
+    @property
+    def asked_organisations(self):
+        """The organisation slugs asked for that could be slugs at all: anything else (a NUL,
+        which PostgreSQL refuses in text, or a page of text) is never sent to the database,
+        and is named as unknown like any slug that matches no organisation."""
+        if not self.is_bound:
+            return []
+        longest = Organisation._meta.get_field("slug").max_length
+        return [
+            slug
+            for slug in self.data.getlist("organisation")
+            if len(slug) <= longest and slug_re.fullmatch(slug)
+        ]
+
     def _known_organisations(self):
         """The organisation filter's choices: the public organisations among those asked for."""
-        slugs = self.data.getlist("organisation") if self.is_bound else []
+        slugs = self.asked_organisations
         found = Organisation.objects.public().filter(slug__in=slugs) if slugs else []
         self.filters["organisation"].extra["choices"] = (
             list(found.values_list("slug", "name")) if slugs else []
@@ -178,7 +193,8 @@ class InitiativeFilter(django_filters.FilterSet):
     def organisation_search(self):
         """Text to find organisations by in the organisation facet (the panel's own search
         box; not a filter: it changes the options offered, never the results)."""
-        return (self.data.get("find_organisation") or "")[:100] if self.is_bound else ""
+        text = (self.data.get("find_organisation") or "")[:100] if self.is_bound else ""
+        return text.replace("\x00", "")
 
     def _use_last_of_repeated(self):
         """A single-valued parameter given several times: the last one wins, visibly."""
