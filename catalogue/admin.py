@@ -383,8 +383,83 @@ class _RolledBack(Exception):
         self.result = result
 
 
+class ProposingAdmin:
+    """For a ModelAdmin of records the public sees: an Editor's change form on a public
+    record (`is_public`) is saved as a Proposal, never onto the live record; a Publisher's
+    form saves directly, or is proposed too when they press "Propose these changes"."""
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm(workflow.PUBLISH_PERMISSION)
+
+    def is_public(self, request, obj):
+        raise NotImplementedError
+
+    def proposal_refusal(self, request):
+        """Why this post cannot be kept as a proposal, or None."""
+        return None
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None and self.is_public(request, obj):
+            publisher = self.has_publish_permission(request)
+            request.proposing = not publisher or "_propose" in request.POST
+            if request.method == "POST" and request.proposing:
+                return self._propose(request, obj, object_id, form_url, extra_context)
+            request.proposing = not publisher  # a Publisher's form saves onto the live record
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _propose(self, request, obj, object_id, form_url, extra_context):
+        """Save the form as the proposal it is: the admin's own save path runs, validation,
+        inlines and publishing rules included, and is then rolled back, keeping only the
+        record it would have made."""
+        refusal = self.proposal_refusal(request)
+        if refusal:
+            messages.error(request, refusal)
+            return HttpResponseRedirect(request.get_full_path())
+        request.saving_proposal = True
+        try:
+            with transaction.atomic():
+                base = records.snapshot(self.model.objects.select_for_update().get(pk=obj.pk))
+                response = self.changeform_view(request, object_id, form_url, extra_context)
+                if response.status_code != 302:
+                    if hasattr(response, "render"):
+                        response.render()  # with the form's errors, before the rollback
+                    raise _RolledBack(response)
+                raise _RolledBack(records.snapshot(self.model.objects.get(pk=obj.pk)))
+        except _RolledBack as rolled_back:
+            result = rolled_back.result
+        finally:
+            request.saving_proposal = False
+        if not isinstance(result, dict):
+            return result
+        proposal = workflow.propose(
+            obj, base, result, request.user, request.POST.get("history_comment", "")
+        )
+        if proposal is None:
+            messages.warning(request, "You changed nothing, so nothing was proposed.")
+            return HttpResponseRedirect(request.get_full_path())
+        messages.success(
+            request,
+            "Your changes are kept as a proposal for a Publisher to review. The public still "
+            "sees the published version.",
+        )
+        return HttpResponseRedirect(proposal.get_absolute_url())
+
+    def response_change(self, request, obj):
+        if getattr(request, "saving_proposal", False):
+            # The save is rolled back and kept as a proposal: no popup response or message
+            # saying it was made.
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def message_user(self, request, *args, **kwargs):
+        if getattr(request, "saving_proposal", False):
+            return  # the admin's "changed successfully": nothing was, yet
+        super().message_user(request, *args, **kwargs)
+
+
 @admin.register(Initiative)
-class InitiativeAdmin(HostileQueryMixin, VersionAdmin):
+class InitiativeAdmin(ProposingAdmin, HostileQueryMixin, VersionAdmin):
     form = InitiativeForm
     history_latest_first = True
     object_history_template = "admin/catalogue/initiative/object_history.html"
@@ -476,9 +551,6 @@ class InitiativeAdmin(HostileQueryMixin, VersionAdmin):
 
     # Permissions: only publishers change what the public can see.
 
-    def has_publish_permission(self, request):
-        return request.user.has_perm(workflow.PUBLISH_PERMISSION)
-
     @staticmethod
     def status_now(request, obj):
         """The record's status in the database now. A History preview has already reverted
@@ -501,58 +573,16 @@ class InitiativeAdmin(HostileQueryMixin, VersionAdmin):
         return True
 
     # The change form: status moves only through the workflow's buttons; an Editor's
-    # changes to a published record, or a Publisher's when asked, become a proposal.
+    # changes to a published record, or a Publisher's when asked, become a proposal
+    # (ProposingAdmin).
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, unquote(object_id))
-        if obj is not None and obj.status == Status.PUBLISHED:
-            publisher = self.has_publish_permission(request)
-            request.proposing = not publisher or "_propose" in request.POST
-            if request.method == "POST" and request.proposing:
-                return self._propose(request, obj, object_id, form_url, extra_context)
-            request.proposing = not publisher  # a Publisher's form saves onto the live record
-        return super().change_view(request, object_id, form_url, extra_context)
+    def is_public(self, request, obj):
+        return obj.status == Status.PUBLISHED
 
-    def _propose(self, request, obj, object_id, form_url, extra_context):
-        """Save the form as the proposal it is: the admin's own save path runs, validation,
-        inlines and publishing rules included, and is then rolled back, keeping only the
-        record it would have made."""
+    def proposal_refusal(self, request):
         if request.POST.get("_transition"):
-            messages.error(request, "Proposed changes cannot change the status. Nothing was saved.")
-            return HttpResponseRedirect(request.get_full_path())
-        request.saving_proposal = True
-        try:
-            with transaction.atomic():
-                base = records.snapshot(Initiative.objects.select_for_update().get(pk=obj.pk))
-                response = self.changeform_view(request, object_id, form_url, extra_context)
-                if response.status_code != 302:
-                    if hasattr(response, "render"):
-                        response.render()  # with the form's errors, before the rollback
-                    raise _RolledBack(response)
-                raise _RolledBack(records.snapshot(Initiative.objects.get(pk=obj.pk)))
-        except _RolledBack as rolled_back:
-            result = rolled_back.result
-        finally:
-            request.saving_proposal = False
-        if not isinstance(result, dict):
-            return result
-        proposal = workflow.propose(
-            obj, base, result, request.user, request.POST.get("history_comment", "")
-        )
-        if proposal is None:
-            messages.warning(request, "You changed nothing, so nothing was proposed.")
-            return HttpResponseRedirect(request.get_full_path())
-        messages.success(
-            request,
-            "Your changes are kept as a proposal for a Publisher to review. The public still "
-            "sees the published version.",
-        )
-        return HttpResponseRedirect(proposal.get_absolute_url())
-
-    def message_user(self, request, *args, **kwargs):
-        if getattr(request, "saving_proposal", False):
-            return  # the admin's "changed successfully": nothing was, yet
-        super().message_user(request, *args, **kwargs)
+            return "Proposed changes cannot change the status. Nothing was saved."
+        return None
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id)) if object_id else None

@@ -814,8 +814,11 @@ class HistoryEntry(models.Model):
 
 
 class Proposal(models.Model):
-    """Changes to a published record, kept beside the live version until a Publisher
-    publishes or discards them. The public never sees a proposal.
+    """Changes to a public record, kept beside the live version until a Publisher publishes
+    or discards them. The public never sees a proposal.
+
+    The record is a published initiative, or a public organisation (one a published
+    initiative names): exactly one of the two.
 
     `base` is the record as it was when proposed and `proposed` the record as proposed, both
     snapshots (catalogue.records). Publishing applies only what differs between the two, so
@@ -828,7 +831,12 @@ class Proposal(models.Model):
         PUBLISHED = "published", "Published"
         DISCARDED = "discarded", "Discarded"
 
-    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="proposals")
+    initiative = models.ForeignKey(
+        Initiative, on_delete=models.CASCADE, null=True, blank=True, related_name="proposals"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="proposals"
+    )
     base = models.JSONField()
     proposed = models.JSONField()
     comment = models.TextField("Why these changes", blank=True)
@@ -849,8 +857,16 @@ class Proposal(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["state", "initiative"], name="proposal_state_idx")]
+        indexes = [
+            models.Index(fields=["state", "initiative"], name="proposal_state_idx"),
+            models.Index(fields=["state", "organisation"], name="proposal_state_org_idx"),
+        ]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(initiative__isnull=False, organisation__isnull=True)
+                | Q(initiative__isnull=True, organisation__isnull=False),
+                name="proposal_of_one_record",
+            ),
             models.CheckConstraint(
                 condition=Q(state__in=["open", "published", "discarded"]),
                 name="proposal_state_valid",
@@ -863,10 +879,20 @@ class Proposal(models.Model):
 
     def __str__(self):
         who = self.created_by or "someone no longer here"
-        return f"Changes to “{self.initiative}” proposed by {who}"
+        return f"Changes to “{self.record}” proposed by {who}"
 
     def get_absolute_url(self):
         return reverse("admin:catalogue_proposal_change", args=[self.pk])
+
+    @property
+    def record(self):
+        """The initiative or organisation the changes are to."""
+        return self.initiative if self.initiative_id is not None else self.organisation
+
+    @classmethod
+    def of(cls, record):
+        """The field naming `record` in a proposal, as keywords: {"organisation": record}."""
+        return {record._meta.model_name: record}
 
     @property
     def is_open(self):

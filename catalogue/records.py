@@ -14,6 +14,9 @@ A snapshot is JSON-safe:
 A child row added in a proposal has no pk yet; its key is "new-N", and a quote or metric
 citing such a source (or a metric citing such a quote) holds that key in `source_id`
 (`quote_id`).
+
+An organisation's snapshot is {"fields": {...}} alone: it has no child rows. The functions
+that read a snapshot take the model it is of, an initiative unless said.
 """
 
 import datetime
@@ -23,6 +26,7 @@ from typing import NamedTuple
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.text import capfirst
+from django_countries.fields import Country
 
 from catalogue.models import (
     Barrier,
@@ -56,6 +60,11 @@ NOT_CONTENT = {
 CHILDREN = {"partnerships": Partnership, "sources": Source, "quotes": Quote, "metrics": Metric}
 
 
+def sections(model):
+    """The child-row sections of a record of `model`: an organisation has none."""
+    return CHILDREN if model is Initiative else {}
+
+
 def sibling_links(model):
     """{attname: child section} of `model`'s references to other rows of the same record:
     their values in a snapshot are keys, not pks."""
@@ -85,6 +94,8 @@ def content_fields(model):
 
 
 def _plain(value):
+    if isinstance(value, Country):
+        return value.code
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime.date):
@@ -111,11 +122,11 @@ def _keyed(row, model):
     return row
 
 
-def snapshot(initiative):
-    """The record as it is in the database now."""
-    data = {"fields": _row(initiative, Initiative)}
-    for name, model in CHILDREN.items():
-        rows = model.objects.filter(initiative=initiative.pk).order_by("pk")
+def snapshot(record):
+    """The record (an initiative or an organisation) as it is in the database now."""
+    data = {"fields": _row(record, type(record))}
+    for name, model in sections(type(record)).items():
+        rows = model.objects.filter(initiative=record.pk).order_by("pk")
         data[name] = {str(row.pk): _row(row, model) for row in rows}
     return data
 
@@ -258,22 +269,22 @@ def _cited_title(data, key):
     return cited["title"] if cited else "(a source no longer on the record)"
 
 
-def complete(data):
+def complete(data, model=Initiative):
     """`data` with every section, so a snapshot made before a kind of child row existed
     (a proposal kept from then) reads as having none of them."""
-    for name in CHILDREN:
+    for name in sections(model):
         data.setdefault(name, {})
     return data
 
 
-def describe(data, names):
+def describe(data, names, model=Initiative):
     """The record as rows of (label, text), every field and relation, in form order."""
-    complete(data)
+    complete(data, model)
     rows = []
-    for field in content_fields(Initiative):
+    for field in content_fields(model):
         rows.append((_label(field), _display(field, data["fields"].get(field.attname), names)))
-    for name, model in CHILDREN.items():
-        label = capfirst(model._meta.verbose_name_plural)
+    for name, child in sections(model).items():
+        label = capfirst(child._meta.verbose_name_plural)
         texts = [_child_text(name, row, data, names) for row in data[name].values()]
         rows.append((label, texts))
     return rows
@@ -286,15 +297,15 @@ class Change(NamedTuple):
     many: bool  # a relation: before and after are lists of lines
 
 
-def differences(old, new, names):
+def differences(old, new, names, model=Initiative):
     """What changed from `old` to `new`: (label, removed or old text, added or new text).
 
     Scalar fields give one text each side; relations give the lines only one side has.
     `old` may be None (a record's first version): then everything in `new` is added.
     """
-    before = dict(describe(old, names)) if old else {}
+    before = dict(describe(old, names, model)) if old else {}
     changes = []
-    for label, after in describe(new, names):
+    for label, after in describe(new, names, model):
         previous = before.get(label, [] if isinstance(after, list) else "")
         if isinstance(after, list):
             removed = [t for t in previous if t not in after]
@@ -309,12 +320,12 @@ def differences(old, new, names):
 # Proposals: a change set from one snapshot to another, applied to the live record.
 
 
-def renumber_new_rows(base, proposed):
+def renumber_new_rows(base, proposed, model=Initiative):
     """Key the rows `proposed` has and `base` lacks "new-N": their pks came from a save that
     was rolled back and mean nothing outside it."""
-    base, proposed = complete(base), complete(proposed)
+    base, proposed = complete(base, model), complete(proposed, model)
     renamed = {}
-    for name in CHILDREN:
+    for name in sections(model):
         rows = {}
         count = 0
         for key, row in proposed[name].items():
@@ -325,30 +336,31 @@ def renumber_new_rows(base, proposed):
                 count += 1
                 rows[new_key] = row
         proposed[name] = rows
-    for name, model in CHILDREN.items():
+    for name, child in sections(model).items():
         for row in proposed[name].values():
-            for attname, target in sibling_links(model).items():
+            for attname, target in sibling_links(child).items():
                 if row.get(attname) is not None:
                     row[attname] = renamed.get((target, row[attname]), row[attname])
     return proposed
 
 
-def field_label(name, attname):
+def field_label(name, attname, model=Initiative):
     if name == "fields":
-        field = next(f for f in content_fields(Initiative) if f.attname == attname)
+        field = next(f for f in content_fields(model) if f.attname == attname)
         return _label(field)
     return capfirst(CHILDREN[name]._meta.verbose_name)
 
 
-def merge(base, proposed, live):
+def merge(base, proposed, live, model=Initiative):
     """Apply what changed from `base` to `proposed` onto `live`.
 
     Returns (merged snapshot, conflicts): a conflict is a field or row the proposal changes
     that has also changed in the live record since, named for people. Nothing else the live
     record gained since is undone.
     """
-    base, proposed = complete(base), complete(proposed)
-    merged = {"fields": dict(live["fields"]), **{n: dict(live[n]) for n in CHILDREN}}
+    base, proposed = complete(base, model), complete(proposed, model)
+    children = sections(model)
+    merged = {"fields": dict(live["fields"]), **{n: dict(live[n]) for n in children}}
     conflicts = []
     for attname, new in proposed["fields"].items():
         old = base["fields"].get(attname)
@@ -356,10 +368,10 @@ def merge(base, proposed, live):
         if new == old or now == new:
             continue
         if now != old:
-            conflicts.append(field_label("fields", attname))
+            conflicts.append(field_label("fields", attname, model))
         else:
             merged["fields"][attname] = new
-    for name in CHILDREN:
+    for name in children:
         for key in [*base[name], *(k for k in proposed[name] if k not in base[name])]:
             old, new, now = base[name].get(key), proposed[name].get(key), live[name].get(key)
             if old == new or now == new:
@@ -372,9 +384,9 @@ def merge(base, proposed, live):
                 del merged[name][key]
             else:
                 merged[name][key] = new
-    for name, model in CHILDREN.items():
+    for name, child in children.items():
         for row in merged[name].values():
-            for attname, target in sibling_links(model).items():
+            for attname, target in sibling_links(child).items():
                 if row.get(attname) is not None and row[attname] not in merged[target]:
                     conflicts.append(
                         f"{field_label(name, None)}: {key_text(name, row)} cites a "
@@ -390,8 +402,9 @@ def key_text(name, row):
     return row.get("title") or row.get("label") or row.get("role") or name
 
 
-def write(initiative, data):
-    """Make the saved `initiative` and its rows what `data` says: every field, tag and row.
+def write(record, data):
+    """Make the saved `record` (an initiative or an organisation) and its rows what `data`
+    says: every field, tag and row.
 
     Validates as the models do and raises ValidationError before writing anything wrong.
     Call inside a transaction.
@@ -399,32 +412,33 @@ def write(initiative, data):
     from django.core.exceptions import ValidationError
 
     m2m = {}
-    for field in content_fields(Initiative):
+    for field in content_fields(type(record)):
         value = data["fields"].get(field.attname)
         if isinstance(field, models.ManyToManyField):
             m2m[field.name] = field.related_model.objects.filter(pk__in=value or [])
         else:
-            setattr(initiative, field.attname, _typed(field, value))
-    initiative.full_clean(exclude=["search_vector"])
-    initiative.save()
+            setattr(record, field.attname, _typed(field, value))
+    record.full_clean(exclude=["search_vector"])
+    record.save()
     for name, terms in m2m.items():
-        getattr(initiative, name).set(terms)
+        getattr(record, name).set(terms)
 
+    children = sections(type(record))
     existing = {
-        name: {str(obj.pk): obj for obj in model.objects.filter(initiative=initiative)}
-        for name, model in CHILDREN.items()
+        name: {str(obj.pk): obj for obj in model.objects.filter(initiative=record)}
+        for name, model in children.items()
     }
     # Removals first (referring rows before the rows they refer to), so a row removed and
     # added again never meets itself in a constraint.
-    for name in reversed(CHILDREN):
+    for name in reversed(children):
         for key, obj in existing[name].items():
             if key not in data[name]:
                 obj.delete()
-    pks = {name: {} for name in CHILDREN}  # snapshot key -> pk of the row written
-    for name, model in CHILDREN.items():
+    pks = {name: {} for name in children}  # snapshot key -> pk of the row written
+    for name, model in children.items():
         links = sibling_links(model)
         for key, row in data[name].items():
-            obj = existing[name].get(key) or model(initiative=initiative)
+            obj = existing[name].get(key) or model(initiative=record)
             for field in content_fields(model):
                 value = row.get(field.attname)
                 if field.attname in links and value is not None:

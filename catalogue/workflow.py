@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalogue import records
-from catalogue.models import HistoryEntry, Initiative, Proposal, Status
+from catalogue.models import HistoryEntry, Initiative, Organisation, Proposal, Status
 
 PUBLISH_PERMISSION = "catalogue.publish_initiative"
 CHANGE_PERMISSION = "catalogue.change_initiative"
@@ -235,19 +235,26 @@ def record_step(initiative, action, comment="", proposal=None):
     )
 
 
-# Proposed changes to a published record: kept beside it until a Publisher decides.
+# Proposed changes to a public record: kept beside it until a Publisher decides.
 
 
-def propose(initiative, base, proposed, user, comment=""):
-    """Keep `proposed` (a snapshot) as a proposal for the published `initiative`.
+def is_public(organisation):
+    """Whether the public sees the organisation: a published initiative names it. Then only
+    a Publisher changes it directly; an Editor's changes are a proposal."""
+    return Organisation.objects.public().filter(pk=organisation.pk).exists()
+
+
+def propose(record, base, proposed, user, comment=""):
+    """Keep `proposed` (a snapshot) as a proposal for `record`: a published initiative or a
+    public organisation.
 
     Returns the Proposal, or None when it changes nothing.
     """
-    proposed = records.renumber_new_rows(base, proposed)
+    proposed = records.renumber_new_rows(base, proposed, type(record))
     if proposed == base:
         return None
     return Proposal.objects.create(
-        initiative=initiative,
+        **Proposal.of(record),
         base=base,
         proposed=proposed,
         comment=(comment or "").strip(),
@@ -264,6 +271,25 @@ def _open_proposal(proposal):
     return locked
 
 
+def _conflicts(conflicts):
+    return TransitionError(
+        {
+            "conflicts": "Changed in the published record since this proposal was made: "
+            + "; ".join(conflicts)
+            + ". Discard this proposal and propose the changes again from the record as it "
+            "is now."
+        }
+    )
+
+
+def _decide(proposal, state, user, comment):
+    proposal.state = state
+    proposal.decided_by = user
+    proposal.decided_at = timezone.now()
+    proposal.decision_comment = (comment or "").strip()
+    proposal.save()
+
+
 def publish_proposal(proposal, user, comment=""):
     """Apply a proposal to its live record, in one step, recorded in its history.
 
@@ -273,6 +299,8 @@ def publish_proposal(proposal, user, comment=""):
     """
     if not user.has_perm(PUBLISH_PERMISSION):
         raise TransitionError({"state": "Only a Publisher can publish proposed changes."})
+    if proposal.organisation_id is not None:
+        return _publish_organisation_proposal(proposal, user, comment)
     try:
         with transaction.atomic(), reversion.create_revision():
             locked = _open_proposal(proposal)
@@ -288,27 +316,39 @@ def publish_proposal(proposal, user, comment=""):
                 locked.base, locked.proposed, records.snapshot(initiative)
             )
             if conflicts:
-                raise TransitionError(
-                    {
-                        "conflicts": "Changed in the published record since this proposal "
-                        "was made: " + "; ".join(conflicts) + ". Discard this proposal and "
-                        "propose the changes again from the record as it is now."
-                    }
-                )
+                raise _conflicts(conflicts)
             initiative.updated_by = user
             records.write(initiative, merged)
             problems = publication_problems(initiative)
             if problems:
                 raise TransitionError(problems)
-            locked.state = Proposal.State.PUBLISHED
-            locked.decided_by = user
-            locked.decided_at = timezone.now()
-            locked.decision_comment = (comment or "").strip()
-            locked.save()
+            _decide(locked, Proposal.State.PUBLISHED, user, comment)
             reversion.add_to_revision(initiative)
             reversion.set_user(user)
             reversion.set_comment(f"Published changes proposed by {locked.created_by or 'someone'}")
             record_step(initiative, HistoryEntry.Action.PROPOSAL_PUBLISHED, comment, locked)
+    except ValidationError as error:
+        raise TransitionError({"state": " ".join(error.messages)}) from error
+    proposal.refresh_from_db()
+    return proposal
+
+
+def _publish_organisation_proposal(proposal, user, comment):
+    """An organisation has no status or history of its own: publishing writes what the
+    proposal changed onto the row, whether or not it is still public (a Publisher may edit
+    it directly anyway). Renaming it updates the search documents of the initiatives that
+    name it (PostgreSQL: the trigger of migration 0002; SQLite searches the live names)."""
+    try:
+        with transaction.atomic():
+            locked = _open_proposal(proposal)
+            organisation = Organisation.objects.select_for_update().get(pk=locked.organisation_id)
+            merged, conflicts = records.merge(
+                locked.base, locked.proposed, records.snapshot(organisation), Organisation
+            )
+            if conflicts:
+                raise _conflicts(conflicts)
+            records.write(organisation, merged)
+            _decide(locked, Proposal.State.PUBLISHED, user, comment)
     except ValidationError as error:
         raise TransitionError({"state": " ".join(error.messages)}) from error
     proposal.refresh_from_db()
@@ -323,10 +363,6 @@ def discard_proposal(proposal, user, comment=""):
             raise TransitionError(
                 {"state": "Only a Publisher or the person who proposed it can discard this."}
             )
-        locked.state = Proposal.State.DISCARDED
-        locked.decided_by = user
-        locked.decided_at = timezone.now()
-        locked.decision_comment = (comment or "").strip()
-        locked.save()
+        _decide(locked, Proposal.State.DISCARDED, user, comment)
     proposal.refresh_from_db()
     return proposal
