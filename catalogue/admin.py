@@ -865,8 +865,8 @@ class ProposalAdmin(HostileQueryMixin, admin.ModelAdmin):
 
     list_display = ["__str__", "state", "created_by", "created_at", "decided_by"]
     list_filter = ["state"]
-    list_select_related = ["initiative", "created_by", "decided_by"]
-    search_fields = ["initiative__title", "comment"]
+    list_select_related = ["initiative", "organisation", "created_by", "decided_by"]
+    search_fields = ["initiative__title", "organisation__name", "comment"]
     change_form_template = "admin/catalogue/proposal/review.html"
 
     # Anyone who may read initiatives may read proposals; deciding is checked per step.
@@ -886,7 +886,7 @@ class ProposalAdmin(HostileQueryMixin, admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("initiative")
+        return super().get_queryset(request).select_related("initiative", "organisation")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         proposal = self.get_object(request, unquote(object_id))
@@ -899,13 +899,20 @@ class ProposalAdmin(HostileQueryMixin, admin.ModelAdmin):
             try:
                 if step == "publish":
                     workflow.publish_proposal(proposal, request.user, comment)
+                    if proposal.organisation_id is not None:
+                        # An organisation's history is the admin's log.
+                        self.log_change(
+                            request,
+                            proposal.organisation,
+                            f"Published changes proposed by {proposal.created_by or 'someone'}",
+                        )
                     messages.success(
-                        request, f"Published the proposed changes: “{proposal.initiative}”."
+                        request, f"Published the proposed changes: “{proposal.record}”."
                     )
                 elif step == "discard":
                     workflow.discard_proposal(proposal, request.user, comment)
                     messages.success(
-                        request, f"Discarded the proposed changes: “{proposal.initiative}”."
+                        request, f"Discarded the proposed changes: “{proposal.record}”."
                     )
                 else:
                     raise workflow.TransitionError({"step": "Choose Publish or Discard."})
@@ -913,9 +920,16 @@ class ProposalAdmin(HostileQueryMixin, admin.ModelAdmin):
                 error = " ".join(refused.problems.values())
             else:
                 return HttpResponseRedirect(request.get_full_path())
-        live = records.snapshot(proposal.initiative)
+        record = proposal.record
+        model = type(record)
+        live = records.snapshot(record)
         names = records.Names(live, proposal.base, proposal.proposed)
-        merged, conflicts = records.merge(proposal.base, proposal.proposed, live)
+        merged, conflicts = records.merge(proposal.base, proposal.proposed, live, model)
+        admin_name = f"admin:catalogue_{model._meta.model_name}"
+        if proposal.organisation_id is not None:
+            shown = "public" if workflow.is_public(record) else "no longer public"
+        else:
+            shown = record.get_status_display().lower()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -923,8 +937,10 @@ class ProposalAdmin(HostileQueryMixin, admin.ModelAdmin):
             "subtitle": None,
             "proposal": proposal,
             "original": proposal,
-            "changes": records.differences(live, merged, names),
-            "proposed_changes": records.differences(proposal.base, proposal.proposed, names),
+            "record": record,
+            "record_state": shown,
+            "changes": records.differences(live, merged, names, model),
+            "proposed_changes": records.differences(proposal.base, proposal.proposed, names, model),
             "conflicts": conflicts,
             "may_publish": proposal.is_open and request.user.has_perm(workflow.PUBLISH_PERMISSION),
             "may_discard": proposal.is_open
@@ -934,12 +950,8 @@ class ProposalAdmin(HostileQueryMixin, admin.ModelAdmin):
             ),
             "error": error,
             "comment": comment,
-            "record_url": reverse(
-                "admin:catalogue_initiative_change", args=[proposal.initiative_id]
-            ),
-            "history_url": reverse(
-                "admin:catalogue_initiative_history", args=[proposal.initiative_id]
-            ),
+            "record_url": reverse(f"{admin_name}_change", args=[record.pk]),
+            "history_url": reverse(f"{admin_name}_history", args=[record.pk]),
             **(extra_context or {}),
         }
         return TemplateResponse(
@@ -1034,8 +1046,29 @@ class PlaceAdmin(HostileQueryMixin, admin.ModelAdmin):
     search_fields = ["country", "region"]
 
 
+class OrganisationForm(forms.ModelForm):
+    history_comment = forms.CharField(
+        label="Why these changes",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional: kept with a proposal for the Publisher who reviews it.",
+    )
+
+    class Meta:
+        model = Organisation
+        fields = ["name", "slug", "kind", "country", "website", "unnamed"]
+
+
 @admin.register(Organisation)
-class OrganisationAdmin(HostileQueryMixin, admin.ModelAdmin):
+class OrganisationAdmin(ProposingAdmin, HostileQueryMixin, admin.ModelAdmin):
+    """An organisation a published initiative names is public: every page, output and
+    search shows its name at once. So, as for a published initiative, an Editor's changes to
+    it are a proposal a Publisher publishes, and only a Publisher may delete it; one named
+    only by records the public cannot see is the Editors' to change."""
+
+    form = OrganisationForm
+    change_form_template = "admin/catalogue/organisation/change_form.html"
     list_display = ["name", "unnamed", "kind", "country", "led_count"]
     # The count annotation groups rows, and grouped queries ignore Meta.ordering: without
     # this the autocomplete would page an unordered list.
@@ -1047,6 +1080,48 @@ class OrganisationAdmin(HostileQueryMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(led_count=Count("led_initiatives"))
+
+    def is_public(self, request, obj):
+        # Asked several times per page: once per request and organisation.
+        known = getattr(request, "public_organisations", None)
+        if known is None:
+            known = request.public_organisations = {}
+        if obj.pk not in known:
+            known[obj.pk] = workflow.is_public(obj)
+        return known[obj.pk]
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is None or getattr(request, "proposing", False):
+            return True  # a proposing form is saved as a proposal, never onto the row
+        return self.has_publish_permission(request) or not self.is_public(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if not super().has_delete_permission(request, obj):
+            return False
+        if obj is None:
+            return True  # the list's action: a public organisation is protected there
+        return self.has_publish_permission(request) or not self.is_public(request, obj)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is None or not self.is_public(request, obj):
+            fields = [f for f in fields if f != "history_comment"]  # nothing is proposed
+        return fields
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        public = obj is not None and self.is_public(request, obj)
+        extra_context = {
+            **(extra_context or {}),
+            "may_propose": public,
+            "proposal_only": public and not self.has_publish_permission(request),
+            "open_proposals": list(obj.proposals.filter(state="open").select_related("created_by"))
+            if obj is not None
+            else [],
+        }
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="Initiatives led", ordering="led_count")
     def led_count(self, obj):
