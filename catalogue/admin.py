@@ -398,6 +398,9 @@ class ProposingAdmin:
         """Why this post cannot be kept as a proposal, or None."""
         return None
 
+    def proposal_made(self, request, obj, proposal):
+        """Note a new proposal where the record's history will show it."""
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id))
         if obj is not None and self.is_public(request, obj):
@@ -438,6 +441,7 @@ class ProposingAdmin:
         if proposal is None:
             messages.warning(request, "You changed nothing, so nothing was proposed.")
             return HttpResponseRedirect(request.get_full_path())
+        self.proposal_made(request, obj, proposal)
         messages.success(
             request,
             "Your changes are kept as a proposal for a Publisher to review. The public still "
@@ -1089,6 +1093,10 @@ class OrganisationAdmin(ProposingAdmin, HostileQueryMixin, admin.ModelAdmin):
         if obj.pk not in known:
             known[obj.pk] = workflow.is_public(obj)
         return known[obj.pk]
+
+    def proposal_made(self, request, obj, proposal):
+        # An organisation's history is the admin's log (ProposalAdmin logs the publishing).
+        self.log_change(request, obj, f"Proposed changes (proposal {proposal.pk})")
 
     def has_change_permission(self, request, obj=None):
         if not super().has_change_permission(request, obj):

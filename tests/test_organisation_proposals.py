@@ -155,10 +155,15 @@ def test_an_editors_rename_of_a_public_organisation_is_a_proposal_until_publishe
             assert OLD_NAME.encode() not in published[url], url
     assert found_by_search(NEW_WORD) == ["Housing repairs online", "Shared care records"]
     assert found_by_search("Anytown") == []
-    # The organisation's history (the admin's log) says who published whose changes.
-    assert LogEntry.objects.filter(
-        object_id=str(council.pk), change_message="Published changes proposed by edna"
-    ).exists()
+    # The organisation's history (the admin's log) says who proposed and who published.
+    history = publisher_client.get(f"{ORGANISATIONS}{council.pk}/history/")
+    assert f"Proposed changes (proposal {proposal.pk})" in history.text
+    assert "Published changes proposed by edna" in history.text
+    assert list(
+        LogEntry.objects.filter(object_id=str(council.pk))
+        .order_by("pk")
+        .values_list("user__username", flat=True)
+    ) == ["edna", "pablo"]
 
 
 def test_an_organisation_only_drafts_name_is_edited_directly_until_it_is_public(editor, publisher):
