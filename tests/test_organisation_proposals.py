@@ -193,7 +193,14 @@ def test_a_public_partner_is_public_too(editor):
     partner = OrganisationFactory(name="Partner Only Ltd")
     PartnershipFactory(initiative=InitiativeFactory(), organisation=partner)
     PartnershipFactory(initiative=DraftFactory(), organisation=partner)
-    assert edit(client_for(editor), partner, name=NEW_NAME).status_code == 302
+    client = client_for(editor)
+    # A proposal is validated as a save would be.
+    refused = edit(client, partner, name="")
+    assert refused.status_code == 200
+    assert "This field is required." in refused.text
+    assert not Proposal.objects.exists()
+
+    assert edit(client, partner, name=NEW_NAME).status_code == 302
     assert Organisation.objects.get(pk=partner.pk).name == "Partner Only Ltd"
     assert Proposal.objects.get().organisation == partner
 
