@@ -206,6 +206,8 @@ def _label(field):
 def _display(field, value, names):
     if value in (None, "", []):
         return ""
+    if isinstance(field, models.BooleanField):
+        return "Yes" if value else "No"
     if isinstance(field, models.ManyToManyField):
         return ", ".join(sorted(names.of(field.related_model, pk) for pk in value))
     if isinstance(field, models.ForeignKey) and field.attname in _TERM_MODELS:

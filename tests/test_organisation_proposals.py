@@ -106,7 +106,7 @@ def test_an_editors_rename_of_a_public_organisation_is_a_proposal_until_publishe
     assert b'name="_save"' not in page.content
     assert "This organisation is public" in page.text
 
-    response = edit(client, council, name=NEW_NAME, history_comment="Renamed in May.")
+    response = edit(client, council, name=NEW_NAME, country="IE", history_comment="Renamed in May.")
     assert response.status_code == 302, response.content.decode()[:3000]
     proposal = Proposal.objects.get()
     assert response["Location"] == proposal.get_absolute_url()
@@ -134,7 +134,7 @@ def test_an_editors_rename_of_a_public_organisation_is_a_proposal_until_publishe
     assert proposal.get_absolute_url() in form.text
     review = publisher_client.get(proposal.get_absolute_url())
     assert review.status_code == 200
-    for text in ("Published now", "Proposed", OLD_NAME, NEW_NAME, "(public)"):
+    for text in ("Published now", "Proposed", OLD_NAME, NEW_NAME, "(public)", "Ireland"):
         assert text in review.text, text
     assert 'value="publish"' in review.text
 
@@ -145,7 +145,8 @@ def test_an_editors_rename_of_a_public_organisation_is_a_proposal_until_publishe
     proposal.refresh_from_db()
     assert (proposal.state, proposal.decided_by) == (Proposal.State.PUBLISHED, publisher)
     assert proposal.decision_comment == "Checked the notice."
-    assert Organisation.objects.get(pk=council.pk).name == NEW_NAME
+    live = Organisation.objects.get(pk=council.pk)
+    assert (live.name, live.country.code) == (NEW_NAME, "IE")
 
     # The new name, everywhere the old one was; search finds both records by it.
     published = public_outputs()
