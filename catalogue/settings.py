@@ -237,6 +237,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=True)
 
 ADMIN_URL = os.environ.get("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
+# Where signing in leads when its `next` is missing or points off the site (Django's default,
+# /accounts/profile/, is not a page here): the admin's index.
+LOGIN_REDIRECT_URL = "admin:index"
 # How many proxies (load balancers) in front of the app append to X-Forwarded-For: the
 # visitor's address is that many entries from the right. 0: REMOTE_ADDR is the visitor.
 TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "0"))
@@ -274,12 +277,27 @@ CATALOGUE_BENCHMARK = env_bool("DJANGO_BENCHMARK")
 LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured("DJANGO_LOG_FORMAT must be json or text.")
+# Django logs each of these to django.security.<name> (django.core.exceptions).
+SUSPICIOUS_REQUESTS = [
+    "SuspiciousOperation",
+    "DisallowedRedirect",
+    "DisallowedModelAdminLookup",
+    "DisallowedModelAdminToField",
+    "InvalidSessionKey",
+    "RequestDataTooBig",
+    "SuspiciousFileOperation",
+    "SuspiciousMultipartForm",
+    "SuspiciousSession",
+    "TooManyFieldsSent",
+    "TooManyFilesSent",
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "catalogue.logs.RequestIdFilter"},
         "unhandled_exceptions_only": {"()": "catalogue.logs.UnhandledExceptionsOnly"},
+        "suspicious_as_warning": {"()": "catalogue.logs.SuspiciousAsWarning"},
     },
     "formatters": {
         "json": {"()": "catalogue.logs.JSONFormatter"},
@@ -306,6 +324,12 @@ LOGGING = {
         # A wrong Host header (scanners send thousands) would log a traceback each; the
         # request's own line above already records it, as a 400.
         "django.security.DisallowedHost": {"level": "CRITICAL"},
+        # The other requests Django refuses as suspicious (a 400: too many fields, a
+        # forbidden admin lookup) log one warning line each, not an error with a traceback.
+        **{
+            f"django.security.{name}": {"filters": ["suspicious_as_warning"]}
+            for name in SUSPICIOUS_REQUESTS
+        },
     },
 }
 
