@@ -50,7 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "catalogue.apps.StaticFilesConfig",  # django.contrib.staticfiles, minus our sources
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django.contrib.sitemaps",
@@ -65,7 +65,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "catalogue.health.HealthCheckMiddleware",  # first: before host checks and HTTPS redirects
+    # Outermost: fills in the security headers on every response, even those answered before
+    # the middleware below (health checks, static files, a wrong Host's 400).
+    "catalogue.security.BaselineHeadersMiddleware",
+    "catalogue.health.HealthCheckMiddleware",  # next: before host checks and HTTPS redirects
     "catalogue.logs.RequestIdMiddleware",  # next: every other response gets an id and a log line
     "catalogue.errors.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -170,7 +173,10 @@ STORAGES = {
         )
     },
 }
-# Sources, node_modules and the Sass tree are not served.
+# Sources, node_modules and the Sass tree are not served: collectstatic skips them
+# (catalogue.apps.StaticFilesConfig), and WhiteNoise serves only what it collected. Static
+# files are for our own pages: no Access-Control-Allow-Origin: * on them.
+WHITENOISE_ALLOW_ALL_ORIGINS = False
 WHITENOISE_SKIP_COMPRESS_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp", "woff2", "ico")
 
 # Strict CSP: only our own origin, scripts by nonce, no inline styles or scripts.
