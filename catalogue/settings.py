@@ -6,6 +6,7 @@ allowed hosts and a database URL.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -50,7 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "catalogue.apps.StaticFilesConfig",  # django.contrib.staticfiles, minus our sources
+    "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django.contrib.sitemaps",
@@ -77,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "catalogue.limits.RateLimitMiddleware",  # after authentication: staff are not limited
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -160,7 +162,11 @@ USE_TZ = True
 COUNTRIES_OVERRIDE = {"EU": "European Union"}
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# What of static/ is served, folder by folder: not the Sass sources (static/scss/, compiled
+# to static/css/ by `make css`). A new folder is served once it is named here.
+STATICFILES_DIRS = [
+    (folder, BASE_DIR / "static" / folder) for folder in ("api", "css", "govuk", "images", "js")
+]
 # Where collectstatic writes and whitenoise serves from; elsewhere for a read-only checkout.
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
@@ -173,9 +179,9 @@ STORAGES = {
         )
     },
 }
-# Sources, node_modules and the Sass tree are not served: collectstatic skips them
-# (catalogue.apps.StaticFilesConfig), and WhiteNoise serves only what it collected. Static
-# files are for our own pages: no Access-Control-Allow-Origin: * on them.
+# Sources, node_modules and the Sass tree are not served (STATICFILES_DIRS above), and
+# WhiteNoise serves only what collectstatic gathered. Static files are for our own pages: no
+# Access-Control-Allow-Origin: * on them.
 WHITENOISE_ALLOW_ALL_ORIGINS = False
 WHITENOISE_SKIP_COMPRESS_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp", "woff2", "ico")
 
@@ -268,6 +274,29 @@ AXES_VERBOSE = False  # no banner on every command; lockouts are still logged
 CSRF_FAILURE_VIEW = "catalogue.errors.csrf_failure"
 
 CATALOGUE_NAME = "Public Sector Innovation Case Studies"
+
+
+def rate(name, default):
+    """A rate from the environment: "300/min" (s, min, hour, day), or off/0 for none."""
+    value = os.environ.get(name, default).strip().lower()
+    if value in ("", "0", "off", "none"):
+        return None
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name}={value!r}: give a rate such as 300/min, or off.")
+    return value
+
+
+# Requests one visitor (one address: see DJANGO_TRUSTED_PROXY_COUNT) may make, per kind
+# (catalogue/limits.py); past it, 429 with Retry-After. Generous, because a whole department
+# may reach the site through one address.
+CATALOGUE_RATE_LIMITS = {
+    "pages": rate("DJANGO_RATE_PAGES", "300/min"),
+    "api": rate("DJANGO_RATE_API", "300/min"),
+    "exports": rate("DJANGO_RATE_EXPORTS", "60/hour"),
+}
+# Full exports running at once in one process; more are answered 429 with Retry-After.
+CATALOGUE_MAX_CONCURRENT_EXPORTS = int(os.environ.get("DJANGO_MAX_CONCURRENT_EXPORTS", "1"))
+CATALOGUE_EXPORT_RETRY_AFTER = 10  # seconds
 CATALOGUE_PAGE_SIZE = 20
 # The longest a shared cache (a proxy, a CDN) may keep the feed or a sitemap, and so the
 # longest an unpublished record may stay visible there. Pages, exports and the API carry no
