@@ -29,6 +29,7 @@ TYPES = ["list", "detail", "search", "export"]
 WEIGHTS = {"list": 40, "detail": 35, "search": 20, "export": 5}  # as in bench/soak.lua
 MAX_SLOPE = float(os.environ.get("SOAK_MAX_SLOPE", "3"))  # MB/min
 MAX_GROWTH = float(os.environ.get("SOAK_MAX_GROWTH", "24"))  # MB
+MAX_HOSTILE_RATIO = float(os.environ.get("SOAK_HOSTILE_MAX_RATIO", "3"))
 
 
 def kind_of(path, query):
@@ -353,9 +354,50 @@ def server_lines(soak, failures):
     )
 
 
+def hostile_section(directory, failures):
+    """The hostile phase (bench/soak_hostile.py), when it ran."""
+    path = Path(directory) / "soak-hostile.json"
+    if not path.exists():
+        return "Not run (SOAK_HOSTILE=0)."
+    h = json.loads(path.read_text())
+    alone, beset = h["alone"], h["beset"]
+    for name, part in (("alone", alone), ("beset", beset)):
+        if part["errors"]:
+            failures.append(
+                f"hostile phase: the visitor's requests failed {name}: {part['errors']}"
+            )
+    ratio = h["p99_ratio"]
+    if ratio is None or ratio > MAX_HOSTILE_RATIO:
+        failures.append(
+            f"hostile phase: the case study's p99 went from {alone['p99_ms']} ms to "
+            f"{beset['p99_ms']} ms ({ratio}x; at most {MAX_HOSTILE_RATIO:g}x)"
+        )
+    rows = [
+        [
+            name,
+            str(part["requests"]),
+            *(str(part[k]) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")),
+        ]
+        for name, part in (("alone", alone), ("beset", beset))
+    ]
+    table = markdown_table(
+        ["visitor", "requests", "p50 ms", "p90 ms", "p99 ms", "max ms"], rows, "lrrrrr"
+    )
+    return (
+        f"A visitor loaded `{h['path']}` {h['probe_rate']} times a second for "
+        f"{h['duration_s']:g} s alone, then as long while {h['exporters']} clients downloaded "
+        f"the full CSV export over and over (retrying at once when refused) and "
+        f"{h['slow_clients']} slowloris sockets sent a header line every 2 s; gunicorn had the "
+        f"production limits and ops/nginx.conf in front. p99 beset / alone: **{ratio}x** "
+        f"(at most {MAX_HOSTILE_RATIO:g}x).\n\n{table}\n\nThe downloaders' answers: "
+        f"{h['exports']} ({h['export_mb']} MB); the slow sockets: {h['slow']}."
+    )
+
+
 def report(directory):
     soak = Soak(directory)
     failures = []
+    hostile = hostile_section(directory, failures)
     runs = run_table(soak, failures)
     mix = mix_table(soak, failures)
     memory = memory_section(soak, failures)
@@ -418,6 +460,10 @@ def report(directory):
         "## Editors during the load",
         "",
         editor,
+        "",
+        "## Hostile clients",
+        "",
+        hostile,
         "",
         "## Server",
         "",

@@ -29,6 +29,7 @@ DETAILS = {
     400: "The request could not be understood.",
     403: "You do not have permission to do this.",
     404: "Not found.",
+    429: "Too many requests: try again after the number of seconds in Retry-After.",
     500: "Sorry, there is a problem with the service. Try again later.",
     503: "Sorry, the service is unavailable. Try again in a few minutes.",
 }

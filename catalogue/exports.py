@@ -74,7 +74,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
-from catalogue import facets
+from catalogue import facets, limits
 from catalogue.models import Initiative, Metric, Organisation, Partnership, Place, Quote, Source
 from catalogue.templatetags.catalogue import web_link
 from catalogue.views import filter_initiatives
@@ -477,7 +477,24 @@ def applied_query(filterset):
 
 
 def export(request, extension, content_type, body):
-    """The response both formats share: headers, problems, and the body streamed (GET only)."""
+    """The response both formats share: headers, problems, and the body streamed (GET only).
+
+    Each export holds one of the process's export slots (catalogue/limits.py) from its first
+    query to its last byte; when none is free the answer is 429 with Retry-After.
+    """
+    slot = limits.export_slot()
+    if slot is None:
+        return limits.too_many(request, settings.CATALOGUE_EXPORT_RETRY_AFTER, "exports")
+    try:
+        response = _export(request, extension, content_type, body)
+    except BaseException:
+        slot.release()
+        raise
+    response.streaming_content = slot.around(response.streaming_content)
+    return response
+
+
+def _export(request, extension, content_type, body):
     filterset, ids = matching_ids(request)
     origin = request.build_absolute_uri("/").rstrip("/")
     query = applied_query(filterset)

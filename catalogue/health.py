@@ -1,6 +1,6 @@
 """Health checks for load balancers: /healthz (the process is up) and /readyz (it can serve).
 
-Answered by a middleware placed first, before host validation and the HTTPS redirect: a
+Answered by a middleware placed before host validation and the HTTPS redirect: a
 load balancer probes by IP address over plain HTTP, which ALLOWED_HOSTS and
 SECURE_SSL_REDIRECT would otherwise turn into a 400 or a 301.
 """

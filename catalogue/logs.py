@@ -25,7 +25,10 @@ SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 # Values of query parameters with names like these are never written to the logs. The
 # catalogue's own parameters (filters, search words, page) are kept: they are what makes a
 # list slow or a search fail.
-SECRET_PARAMETER = re.compile(r"token|key|secret|pass|auth|sig|session|csrf|code", re.IGNORECASE)
+SECRET_PARAMETER = re.compile(
+    r"token|key|secret|pass|pwd|auth|sig|session|csrf|code|credential|otp|jwt|private",
+    re.IGNORECASE,
+)
 MAX_QUERY_LENGTH = 1000
 # What the database raises when it cannot answer now (down, restarting, overloaded, timed
 # out); the request is answered 503 (catalogue/errors.py) rather than 500.
@@ -120,6 +123,22 @@ class UnhandledExceptionsOnly(logging.Filter):
         if not record.exc_info or getattr(record, "status_code", 500) < 500:
             return False
         return not isinstance(record.exc_info[1], DATABASE_UNAVAILABLE)
+
+
+class SuspiciousAsWarning(logging.Filter):
+    """For the django.security loggers of bad requests (too many fields, a forbidden admin
+    lookup): Django logs each as an ERROR with a traceback, although the client is answered a
+    correct 400 and nothing is wrong with the server. A scanner sending thousands would fill
+    the logs, and bury real errors: each becomes one WARNING line naming what was refused."""
+
+    def filter(self, record):
+        exception = record.exc_info[1] if record.exc_info else None
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        if exception is not None:
+            record.msg, record.args = f"{type(exception).__name__}: %s", (exception,)
+        record.exc_info = record.exc_text = record.stack_info = None
+        return True
 
 
 # Attributes every LogRecord has; anything else on a record came from `extra`.

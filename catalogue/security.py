@@ -49,3 +49,32 @@ def locked_out(request, original_response=None, credentials=None):
     if cool_off:
         response["Retry-After"] = str(int(cool_off.total_seconds()))
     return response
+
+
+class BaselineHeadersMiddleware:
+    """The security headers on every response, including those answered before Django's own
+    middleware runs or instead of it: the health checks, static files (WhiteNoise), and the
+    400 for a wrong Host. A header a later middleware or a view has set is kept; this only
+    fills in what is missing, with the site's own policy (settings.SECURE_CSP without a
+    nonce, so no inline script runs on a page that did not ask for one).
+
+    Placed first in MIDDLEWARE, so it sees every response last.
+    """
+
+    def __init__(self, get_response):
+        from django.utils.csp import CSP, build_policy
+
+        self.get_response = get_response
+        self.headers = {
+            str(CSP.HEADER_ENFORCE): build_policy(settings.SECURE_CSP, None),
+            "X-Frame-Options": settings.X_FRAME_OPTIONS,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": settings.SECURE_REFERRER_POLICY,
+            "Cross-Origin-Opener-Policy": settings.SECURE_CROSS_ORIGIN_OPENER_POLICY,
+        }
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        for header, value in self.headers.items():
+            response.headers.setdefault(header, value)
+        return response

@@ -6,6 +6,7 @@ allowed hosts and a database URL.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -65,7 +66,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "catalogue.health.HealthCheckMiddleware",  # first: before host checks and HTTPS redirects
+    # Outermost: fills in the security headers on every response, even those answered before
+    # the middleware below (health checks, static files, a wrong Host's 400).
+    "catalogue.security.BaselineHeadersMiddleware",
+    "catalogue.health.HealthCheckMiddleware",  # next: before host checks and HTTPS redirects
     "catalogue.logs.RequestIdMiddleware",  # next: every other response gets an id and a log line
     "catalogue.errors.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -74,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "catalogue.limits.RateLimitMiddleware",  # after authentication: staff are not limited
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -157,7 +162,11 @@ USE_TZ = True
 COUNTRIES_OVERRIDE = {"EU": "European Union"}
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# What of static/ is served, folder by folder: not the Sass sources (static/scss/, compiled
+# to static/css/ by `make css`). A new folder is served once it is named here.
+STATICFILES_DIRS = [
+    (folder, BASE_DIR / "static" / folder) for folder in ("api", "css", "govuk", "images", "js")
+]
 # Where collectstatic writes and whitenoise serves from; elsewhere for a read-only checkout.
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
@@ -170,7 +179,10 @@ STORAGES = {
         )
     },
 }
-# Sources, node_modules and the Sass tree are not served.
+# Sources, node_modules and the Sass tree are not served (STATICFILES_DIRS above), and
+# WhiteNoise serves only what collectstatic gathered. Static files are for our own pages: no
+# Access-Control-Allow-Origin: * on them.
+WHITENOISE_ALLOW_ALL_ORIGINS = False
 WHITENOISE_SKIP_COMPRESS_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp", "woff2", "ico")
 
 # Strict CSP: only our own origin, scripts by nonce, no inline styles or scripts.
@@ -237,6 +249,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=True)
 
 ADMIN_URL = os.environ.get("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
+# Where signing in leads when its `next` is missing or points off the site (Django's default,
+# /accounts/profile/, is not a page here): the admin's index.
+LOGIN_REDIRECT_URL = "admin:index"
 # How many proxies (load balancers) in front of the app append to X-Forwarded-For: the
 # visitor's address is that many entries from the right. 0: REMOTE_ADDR is the visitor.
 TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "0"))
@@ -259,6 +274,29 @@ AXES_VERBOSE = False  # no banner on every command; lockouts are still logged
 CSRF_FAILURE_VIEW = "catalogue.errors.csrf_failure"
 
 CATALOGUE_NAME = "Public Sector Innovation Case Studies"
+
+
+def rate(name, default):
+    """A rate from the environment: "300/min" (s, min, hour, day), or off/0 for none."""
+    value = os.environ.get(name, default).strip().lower()
+    if value in ("", "0", "off", "none"):
+        return None
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name}={value!r}: give a rate such as 300/min, or off.")
+    return value
+
+
+# Requests one visitor (one address: see DJANGO_TRUSTED_PROXY_COUNT) may make, per kind
+# (catalogue/limits.py); past it, 429 with Retry-After. Generous, because a whole department
+# may reach the site through one address.
+CATALOGUE_RATE_LIMITS = {
+    "pages": rate("DJANGO_RATE_PAGES", "300/min"),
+    "api": rate("DJANGO_RATE_API", "300/min"),
+    "exports": rate("DJANGO_RATE_EXPORTS", "60/hour"),
+}
+# Full exports running at once in one process; more are answered 429 with Retry-After.
+CATALOGUE_MAX_CONCURRENT_EXPORTS = int(os.environ.get("DJANGO_MAX_CONCURRENT_EXPORTS", "1"))
+CATALOGUE_EXPORT_RETRY_AFTER = 10  # seconds
 CATALOGUE_PAGE_SIZE = 20
 # The longest a shared cache (a proxy, a CDN) may keep the feed or a sitemap, and so the
 # longest an unpublished record may stay visible there. Pages, exports and the API carry no
@@ -274,12 +312,27 @@ CATALOGUE_BENCHMARK = env_bool("DJANGO_BENCHMARK")
 LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured("DJANGO_LOG_FORMAT must be json or text.")
+# Django logs each of these to django.security.<name> (django.core.exceptions).
+SUSPICIOUS_REQUESTS = [
+    "SuspiciousOperation",
+    "DisallowedRedirect",
+    "DisallowedModelAdminLookup",
+    "DisallowedModelAdminToField",
+    "InvalidSessionKey",
+    "RequestDataTooBig",
+    "SuspiciousFileOperation",
+    "SuspiciousMultipartForm",
+    "SuspiciousSession",
+    "TooManyFieldsSent",
+    "TooManyFilesSent",
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "catalogue.logs.RequestIdFilter"},
         "unhandled_exceptions_only": {"()": "catalogue.logs.UnhandledExceptionsOnly"},
+        "suspicious_as_warning": {"()": "catalogue.logs.SuspiciousAsWarning"},
     },
     "formatters": {
         "json": {"()": "catalogue.logs.JSONFormatter"},
@@ -306,6 +359,12 @@ LOGGING = {
         # A wrong Host header (scanners send thousands) would log a traceback each; the
         # request's own line above already records it, as a 400.
         "django.security.DisallowedHost": {"level": "CRITICAL"},
+        # The other requests Django refuses as suspicious (a 400: too many fields, a
+        # forbidden admin lookup) log one warning line each, not an error with a traceback.
+        **{
+            f"django.security.{name}": {"filters": ["suspicious_as_warning"]}
+            for name in SUSPICIOUS_REQUESTS
+        },
     },
 }
 

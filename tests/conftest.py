@@ -4,6 +4,8 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 
+from catalogue import limits
+
 
 def pytest_addoption(parser):
     parser.addoption(
@@ -36,6 +38,18 @@ def django_db_setup(django_db_setup, django_db_blocker, request):
 @pytest.fixture
 def seed_catalogue(db):
     call_command("loaddata", settings.BASE_DIR / "fixtures" / "catalogue.json", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def no_rate_limits(settings):
+    """The suite sends thousands of requests from one address: the per-client rates are off
+    unless a test sets them (tests/test_limits.py). Servers the tests start in a production
+    environment (gunicorn) have the production rates."""
+    settings.CATALOGUE_RATE_LIMITS = {}
+    # Nor is the number of exports at once capped: tests read an export's headers and leave
+    # its body, which would hold a place until the response is collected.
+    settings.CATALOGUE_MAX_CONCURRENT_EXPORTS = 1000
+    limits._exports = None
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.urls import path
 from rest_framework.views import APIView
 
-from catalogue import errors
+from catalogue import errors, limits
 from catalogue.urls import handler400, handler403, handler404, handler500
 from catalogue.urls import urlpatterns as catalogue_urlpatterns
 
@@ -35,6 +35,8 @@ urlpatterns = [
     path("fault/400/", raising(BadRequest, "unreadable")),
     path("fault/403/", raising(PermissionDenied)),
     path("fault/csrf/", lambda request: errors.csrf_failure(request, REASON_NO_CSRF_COOKIE)),
+    path("fault/429/", lambda request: limits.too_many(request, 60, "rate")),
+    path("fault/429-exports/", lambda request: limits.too_many(request, 10, "exports")),
     path("fault/500/", raising(RuntimeError, "boom")),
     path("fault/503/", raising(OperationalError, DATABASE_DOWN)),
     path("api/fault/500/", RaisingApiView.as_view()),

@@ -8,6 +8,7 @@ as JSON to the file named by its argument: {name: {"status", "headers", "cookies
 
 import json
 import sys
+from pathlib import Path
 
 import django
 
@@ -66,6 +67,23 @@ def main():
         "static": staticfiles_storage.url("css/main.css"),
     }
     results = {name: answer(client.get(path)) for name, path in pages.items()}
+    # What is answered before or instead of the site's own middleware: a load balancer's
+    # probes (by IP address, plain HTTP), a wrong Host, and files WhiteNoise serves or not.
+    balancer = Client(HTTP_HOST="10.0.0.5")
+    results["healthz"] = answer(balancer.get("/healthz"))
+    results["readyz"] = answer(balancer.get("/readyz"))
+    results["bad-host"] = answer(Client(HTTP_HOST="scanner.example").get("/"))
+    results["scss"] = answer(client.get(f"{settings.STATIC_URL}scss/main.scss"))
+    results["oauth2-redirect"] = answer(
+        client.get(
+            f"{settings.STATIC_URL}drf_spectacular_sidecar/swagger-ui-dist/oauth2-redirect.html"
+        )
+    )
+    results["collected"] = sorted(
+        str(path.relative_to(settings.STATIC_ROOT))
+        for path in Path(settings.STATIC_ROOT).rglob("*")
+        if path.is_file()
+    )
     results["plain-http"] = answer(
         Client(HTTP_HOST=HOST, HTTP_X_FORWARDED_PROTO="http").get("/initiatives/")
     )

@@ -42,6 +42,23 @@ def test_a_staff_editor_signs_in(client, editor):
     assert client.get(reverse("admin:index")).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "unsafe",
+    ["https://evil.example/", "//evil.example/admin/", "javascript:alert(1)", "/\\evil.example"],
+)
+def test_an_unsafe_next_at_sign_in_leads_to_the_admin_index(client, editor, unsafe):
+    # The sign-in form as a browser posts it after following a link with ?next=<unsafe>.
+    form = client.get(reverse("admin:login"), {"next": unsafe})
+    assert form.status_code == 200
+    response = client.post(
+        reverse("admin:login") + "?next=" + unsafe,
+        {"username": "editor", "password": PASSWORD, "next": unsafe},
+        REMOTE_ADDR="203.0.113.7",
+    )
+    assert signed_in(response), response.get("Location")
+    assert client.get(response["Location"]).status_code == 200
+
+
 def test_an_account_that_is_not_staff_cannot_sign_in(client, editor):
     editor.is_staff = False
     editor.save()

@@ -135,3 +135,42 @@ def test_a_wrong_host_is_one_line_not_a_traceback(client, log_lines):
     assert lines[0]["status"] == 400
     assert lines[0]["request_id"] == response["X-Request-ID"]
     assert "exception" not in lines[0]
+
+
+@pytest.mark.urls("catalogue.urls")
+def test_too_many_fields_is_one_warning_line_not_a_traceback(client, log_lines, settings):
+    # As a scanner sends it: a list URL with more parameters than Django will parse.
+    fields = {f"f{number}": "x" for number in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    response = client.get("/initiatives/", fields)
+    assert response.status_code == 400
+    lines = log_lines()
+    warnings = [line for line in lines if line["level"] == "WARNING"]
+    assert len(warnings) == 1, lines
+    assert warnings[0]["logger"] == "django.security.TooManyFieldsSent"
+    assert warnings[0]["message"].startswith("TooManyFieldsSent: The number of GET/POST")
+    assert warnings[0]["request_id"] == response["X-Request-ID"]
+    assert not any(line["level"] in ("ERROR", "CRITICAL") for line in lines), lines
+    assert not any("exception" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("name", ["pwd", "user_pwd", "passwd", "Credential", "otp", "jwt"])
+def test_password_like_names_are_redacted(client, log_lines, name):
+    client.get("/no-such-page/", {name: "hunter2", "q": "housing"})
+    line = log_lines()[0]
+    assert "hunter2" not in json.dumps(line)
+    assert "q=housing" in line["query"]
+
+
+@pytest.mark.urls("catalogue.urls")
+def test_a_forbidden_admin_lookup_is_one_warning_line(log_lines):
+    from tests.admin_support import client_for, member_of
+
+    client = client_for(member_of("Editors", "edna"))
+    client.raise_request_exception = False
+    response = client.get("/admin/catalogue/initiative/", {"_to_field": "password"})
+    assert response.status_code == 400
+    lines = log_lines()
+    warnings = [line for line in lines if line["level"] == "WARNING"]
+    assert [line["logger"] for line in warnings] == ["django.security.DisallowedModelAdminToField"]
+    assert not any(line["level"] in ("ERROR", "CRITICAL") for line in lines), lines
+    assert not any("exception" in line for line in lines), lines

@@ -129,3 +129,55 @@ def test_hashed_static_files_are_cached_for_ever(served):
     assert {"public", "immutable"} <= cache_control
     assert "max-age=315360000" in cache_control  # ten years: the name changes with the file
     assert static["headers"]["Content-Type"].startswith("text/css")
+
+
+# Answered before the site's own middleware, or instead of it.
+EARLY = ["healthz", "readyz", "bad-host", "static", "scss", "oauth2-redirect"]
+
+
+@pytest.mark.parametrize("name", EARLY)
+def test_responses_answered_early_carry_the_security_headers_too(served, name):
+    headers = served[name]["headers"]
+    directives = dict(
+        part.strip().partition(" ")[::2]
+        for part in headers["Content-Security-Policy"].split(";")
+        if part.strip()
+    )
+    assert directives["default-src"] == "'self'"
+    # No nonce on what Django did not render (so no inline script runs there); the 404
+    # pages for the files not served are Django's, with a nonce of their own.
+    assert directives["script-src"] == "'self'" or (
+        served[name]["status"] == 404
+        and re.fullmatch(r"'self' 'nonce-[A-Za-z0-9+/_=-]{16,}'", directives["script-src"])
+    )
+    assert directives["frame-ancestors"] == "'none'"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert "Access-Control-Allow-Origin" not in headers
+
+
+def test_the_answers_answered_early_are_what_they_should_be(served):
+    assert served["healthz"]["status"] == 200
+    assert served["readyz"]["status"] == 200
+    assert served["bad-host"]["status"] == 400
+    assert served["static"]["status"] == 200
+
+
+def test_sources_are_not_collected_or_served(served):
+    assert served["scss"]["status"] == 404
+    collected = served["collected"]
+    assert any(name.startswith("css/main.") for name in collected)
+    assert any(name.startswith("govuk/") for name in collected)
+    assert not [name for name in collected if "scss" in name]
+
+
+def test_swagger_uis_oauth2_page_cannot_run_its_script_or_be_framed(served):
+    # An HTML page of drf-spectacular-sidecar's, for an OAuth2 sign-in the API does not have:
+    # served as a file, under the site's policy without a nonce, so its inline script is
+    # refused, and to no other origin.
+    page = served["oauth2-redirect"]
+    assert page["status"] == 200
+    assert page["headers"]["Content-Type"].startswith("text/html")
+    csp = page["headers"]["Content-Security-Policy"]
+    assert "script-src 'self';" in csp + ";" and "nonce" not in csp

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 SUMMARY = re.compile(
     r"Created 200 published initiatives, 50 organisations, [\d,]+ partnerships, [\d,]+ sources, "
-    r"[\d,]+ metrics and [\d,]+ tag and place links in \d+\.\d s\.$"
+    r"[\d,]+ quotes, [\d,]+ metrics and [\d,]+ tag and place links in \d+\.\d s\.$"
 )
 
 
@@ -128,10 +128,21 @@ def test_partnerships_are_unique_and_never_the_lead(seeded):
 
 
 def test_metrics_cite_their_initiatives_sources(seeded):
-    cited = Metric.objects.exclude(source=None)
-    assert cited.exists()
-    for metric in cited.select_related("source"):
+    # Every figure cites its source and a passage of it, as the publishing rules ask.
+    assert Metric.objects.exists()
+    assert not Metric.objects.filter(source=None).exists()
+    assert not Metric.objects.filter(quote=None).exists()
+    for metric in Metric.objects.select_related("source", "quote"):
         assert metric.source.initiative_id == metric.initiative_id
+        assert metric.quote.source_id == metric.source_id
+        assert metric.quote.initiative_id == metric.initiative_id
+
+
+def test_every_record_could_be_published_again(seeded):
+    from catalogue import workflow
+
+    for initiative in Initiative.objects.all()[:50]:
+        assert not workflow.publication_problems(initiative), initiative.slug
     assert Source.objects.exclude(url="").count() == Source.objects.count()
 
 

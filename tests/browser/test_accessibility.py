@@ -76,6 +76,8 @@ PAGES = [
     ("400", "/fault/400/", 400, "h1"),
     ("403", "/fault/403/", 403, "h1"),
     ("403, form refused (CSRF)", "/fault/csrf/", 403, "h1"),
+    ("429", "/fault/429/", 429, "text=Try again in 60 seconds"),
+    ("429, exports busy", "/fault/429-exports/", 429, "text=Try again in 10 seconds"),
     ("500", "/fault/500/", 500, "text=quote this reference"),
     ("503", "/fault/503/", 503, "text=quote this reference"),
     ("admin login", f"/{settings.ADMIN_URL}login/", 200, "#login-form"),

@@ -27,10 +27,12 @@ from catalogue.models import (
     Outcome,
     Partnership,
     Place,
+    Quote,
     Sector,
     Source,
     Theme,
 )
+from catalogue.workflow import MEASURED_EVIDENCE_LEVEL
 
 # Every slug made here starts with this and ends with a running number, so a second run can
 # continue after the highest number and never collide with the first, or with real records.
@@ -779,11 +781,12 @@ THROUGH = {name: getattr(Initiative, name).through for name in M2M_COLUMNS}
 # and metrics (metrics cite sources) go first of all: the catalogue version triggers lock one
 # row from a transaction's first write to the other tables until it commits, so the other
 # worker process can save these meanwhile.
-INSERT_ORDER = [Source, Metric, Partnership, Initiative, *THROUGH.values()]
+INSERT_ORDER = [Source, Quote, Metric, Partnership, Initiative, *THROUGH.values()]
 # Counts are keyed by name, not model: worker processes send them back pickled, which the
 # auto-created link models cannot be.
 COUNTED_AS = {
     Source: "sources",
+    Quote: "quotes",
     Metric: "metrics",
     Partnership: "partnerships",
     Initiative: "initiatives",
@@ -913,6 +916,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Created {count:,} published initiatives, {len(organisations):,} organisations, "
                 f"{totals['partnerships']:,} partnerships, {totals['sources']:,} sources, "
+                f"{totals['quotes']:,} quotes, "
                 f"{totals['metrics']:,} metrics and {totals['links']:,} tag and place links "
                 f"in {time.monotonic() - started:.1f} s."
             )
@@ -1155,10 +1159,19 @@ class Command(BaseCommand):
                 baseline=rng.choice(BASELINES),
                 period=rng.choice(PERIODS),
             )
-            if rng.random() < 0.5:
-                # Saved before the metric, so Django fills in source_id by then.
-                metric.source = sources[0]
-            rows.append(metric)
+            # As the publishing rules ask, each figure cites its source and the passage
+            # there that gives it. Both are saved before the metric, so Django fills in
+            # source_id and quote_id by then.
+            quote = Quote(
+                initiative_id=pk,
+                source=sources[0],
+                text=f"{capitalise(label)}: {value}{unit}, {metric.baseline}.",
+            )
+            metric.source, metric.quote = sources[0], quote
+            rows += [quote, metric]
+        if not any(isinstance(row, Metric) for row in rows):
+            # Evidence of measured results needs a measured result (the publishing rules).
+            initiative.evidence_level = min(initiative.evidence_level, MEASURED_EVIDENCE_LEVEL - 1)
         return rows
 
     def save(self, batches):
