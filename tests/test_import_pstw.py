@@ -485,6 +485,22 @@ def test_database_error_rejects_only_its_row(monkeypatch):
     assert record("PSTW-9101").sources.count() == 3
 
 
+def test_nul_character_rejects_only_its_row(tmp_path):
+    # PostgreSQL's text cannot hold NUL; a new organisation named with one was inserted with
+    # all the others, outside the rows' savepoints, and the whole import failed.
+    path = edited_sample(
+        tmp_path, "PSTW-9102", **{"Responsible organisation": "Greater London\x00 Authority"}
+    )
+    result, output = run(path)
+    assert counts(result) == (7, 0, 0, 5)
+    assert (5, "PSTW-9102", "NUL character in “Responsible organisation”") in [
+        (r.line, r.pstw_id, r.reason) for r in result.rejected
+    ]
+    assert "line 5, PSTW-9102: NUL character in “Responsible organisation”" in output
+    assert not Initiative.objects.filter(pstw_id="PSTW-9102").exists()
+    assert not Organisation.objects.filter(name__startswith="Greater London").exists()
+
+
 # ---- bad files and helpers ------------------------------------------------------------------
 
 

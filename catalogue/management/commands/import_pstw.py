@@ -645,14 +645,19 @@ class Importer:
 
             def value(name, values=values):
                 index = positions[key(name)]
-                return values[index] if index < len(values) else ""
+                text = values[index] if index < len(values) else ""
+                if "\x00" in text:
+                    # PostgreSQL's text cannot hold it, and nothing in a case list needs it.
+                    raise RowRejected(f"NUL character in “{name}”")
+                return text
 
-            row = PlannedRow(line, clean(value(COLUMNS["pstw_id"])))
+            row = PlannedRow(line, "")
 
             def warn(kind, message, row=row):
                 row.warnings.append(RowWarning(row.line, row.pstw_id, kind, message))
 
             try:
+                row.pstw_id = clean(value(COLUMNS["pstw_id"]))
                 match = PSTW_ID.fullmatch(row.pstw_id)
                 if not row.pstw_id:
                     raise RowRejected("no PSTW ID")
