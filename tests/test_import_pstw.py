@@ -501,6 +501,18 @@ def test_nul_character_rejects_only_its_row(tmp_path):
     assert not Organisation.objects.filter(name__startswith="Greater London").exists()
 
 
+def test_a_value_too_long_rejects_only_its_row(tmp_path):
+    # csv refused the whole file ("field larger than field limit (131072)"), with no line.
+    path = edited_sample(tmp_path, "PSTW-9102", Description="x" * 10_000_000)
+    result, output = run(path)
+    assert counts(result) == (7, 0, 0, 5)
+    reason = "“Description” is 10,000,000 characters, more than the 131,072 a value may have"
+    assert (5, "PSTW-9102", reason) in [(r.line, r.pstw_id, r.reason) for r in result.rejected]
+    assert f"line 5, PSTW-9102: {reason}" in output
+    assert not Initiative.objects.filter(pstw_id="PSTW-9102").exists()
+    assert import_pstw.csv.field_size_limit() == 131_072  # as it was
+
+
 # ---- bad files and helpers ------------------------------------------------------------------
 
 

@@ -44,6 +44,7 @@ import functools
 import re
 import time
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -281,6 +282,9 @@ URL_LENGTH = Initiative._meta.get_field("website").max_length
 NUTS_LENGTH = Initiative._meta.get_field("nuts_code").max_length
 SLUG_LENGTH = 200
 PROGRESS_EVERY = 250
+# The longest value a row may have: csv's own default limit. The real case list's longest
+# is under 4,000 characters; one of megabytes is a broken export, not a description.
+VALUE_LENGTH = 131_072
 # Up to this many warnings are listed one by one; more are counted by kind (-v 2 lists all).
 LIST_WARNINGS_UP_TO = 20
 
@@ -486,13 +490,29 @@ class PlannedRow:
 # --------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def whole_values(path):
+    """Let csv read a value of any length, so that one too long for VALUE_LENGTH rejects its
+    row (with its line) instead of stopping the whole file. The limit is global: restored."""
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        size = 0  # open() says why
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, size))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def read_csv(path):
     """(header -> column index, [(line, values)]) with the required columns found.
 
     Raises CommandError for a missing, unreadable or wrongly shaped file.
     """
     try:
-        with open(path, encoding="utf-8-sig", newline="") as file:
+        with open(path, encoding="utf-8-sig", newline="") as file, whole_values(path):
             reader = csv.reader(file)
             header = next(reader, None)
             rows, line = [], reader.line_num + 1
@@ -649,6 +669,11 @@ class Importer:
                 if "\x00" in text:
                     # PostgreSQL's text cannot hold it, and nothing in a case list needs it.
                     raise RowRejected(f"NUL character in “{name}”")
+                if len(text) > VALUE_LENGTH:
+                    raise RowRejected(
+                        f"“{name}” is {len(text):,} characters, more than the "
+                        f"{VALUE_LENGTH:,} a value may have"
+                    )
                 return text
 
             row = PlannedRow(line, "")
