@@ -513,6 +513,57 @@ def test_a_value_too_long_rejects_only_its_row(tmp_path):
     assert import_pstw.csv.field_size_limit() == 131_072  # as it was
 
 
+@pytest.mark.parametrize(
+    ("pstw_id", "before", "after", "line", "reason"),
+    [
+        # Closed by the next quote in the file, three lines on: csv read the next rows into it.
+        (
+            "PSTW-9102",
+            ",Blockchain land register,",
+            ',"Blockchain land register,',
+            5,
+            "57 values where the header has 56: a quoted value runs on to line 8 (a closing "
+            "quote missing?); lines 6 to 8 are read again as rows",
+        ),
+        # Never closed: csv read the rest of the file into it.
+        ("pstw-9110", ",Hologram help desk,", ',"Hologram help desk,', 17, "2 values where"),
+    ],
+)
+def test_an_unclosed_quote_rejects_its_row_and_the_rows_after_it_import(
+    tmp_path, pstw_id, before, after, line, reason
+):
+    text = SAMPLE.read_text(encoding="utf-8-sig")
+    row = next(row for row in text.splitlines() if row.startswith(pstw_id))
+    assert before in row
+    path = tmp_path / "quote.csv"
+    path.write_text(text.replace(row, row.replace(before, after, 1)), encoding="utf-8")
+    result, _ = run(path)
+    assert counts(result) == (7, 0, 0, 5)
+    rejected = {r.line: r.reason for r in result.rejected}
+    assert rejected.pop(line).startswith(reason)
+    # Every other row is read as before.
+    assert result.rows == 12
+    assert rejected == {
+        7: "no name",
+        8: "duplicate PSTW ID (first on line 2)",
+        11: "no responsible organisation",
+        12: "no PSTW ID",
+    }
+    assert not Initiative.objects.filter(pstw_id=pstw_id.upper()).exists()
+
+
+def test_a_row_of_the_wrong_width_is_rejected(tmp_path):
+    path = tmp_path / "short.csv"
+    lines = SAMPLE.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    lines[4] = lines[4].rstrip("\n").rsplit(",", 1)[0] + "\n"  # PSTW-9102, one value short
+    path.write_text("".join(lines), encoding="utf-8")
+    result, _ = run(path)
+    assert counts(result) == (7, 0, 0, 5)
+    assert (5, "PSTW-9102", "55 values where the header has 56") in [
+        (r.line, r.pstw_id, r.reason) for r in result.rejected
+    ]
+
+
 # ---- bad files and helpers ------------------------------------------------------------------
 
 

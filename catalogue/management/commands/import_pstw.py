@@ -506,26 +506,80 @@ def whole_values(path):
         csv.field_size_limit(previous)
 
 
+class Lines:
+    """The file's lines for csv.reader, one at a time; `next` (the index of the next line
+    given) may be moved back to read lines again."""
+
+    def __init__(self, lines):
+        self.lines, self.next = lines, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.next >= len(self.lines):
+            raise StopIteration
+        self.next += 1
+        return self.lines[self.next - 1]
+
+
 def read_csv(path):
-    """(header -> column index, [(line, values)]) with the required columns found.
+    """(header -> column index, [(line, values, problem)]) with the required columns found.
+    `problem` is why the row cannot be read as one (None when it can): its row alone is
+    rejected.
 
     Raises CommandError for a missing, unreadable or wrongly shaped file.
     """
     try:
-        with open(path, encoding="utf-8-sig", newline="") as file, whole_values(path):
-            reader = csv.reader(file)
-            header = next(reader, None)
-            rows, line = [], reader.line_num + 1
-            for values in reader:
-                if values:  # csv skips nothing itself; a blank line is no row
-                    rows.append((line, values))
-                line = reader.line_num + 1
+        with open(path, encoding="utf-8-sig", newline="") as file:
+            lines = Lines(list(file))  # split where csv splits them: \n, \r\n or \r
     except FileNotFoundError as exc:
         raise CommandError(f"No such file: {path}") from exc
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"Cannot read {path} as UTF-8 CSV: {exc}") from exc
-    if not header:
-        raise CommandError(f"{path} is empty: expected a header row.")
+    rows = []
+    with whole_values(path):
+        reader = csv.reader(lines)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            raise CommandError(f"Cannot read {path} as UTF-8 CSV: line 1: {exc}") from exc
+        if not header:
+            raise CommandError(f"{path} is empty: expected a header row.")
+        if lines.next > 1:
+            raise CommandError(
+                f"{path}: the header runs on to line {lines.next}: an unclosed quote in it?"
+            )
+        while True:
+            first = lines.next
+            try:
+                values = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                rows.append((first + 1, [], f"cannot be read as CSV: {exc}"))
+                continue
+            if not values:
+                continue  # csv skips nothing itself; a blank line is no row
+            problem = None
+            if len(values) != len(header):
+                problem = f"{len(values)} values where the header has {len(header)}"
+                if lines.next - first > 1:
+                    # A quote that is never closed (or closed too late) makes csv read the
+                    # rows after it as part of this one: they are read again, as rows.
+                    problem += (
+                        f": a quoted value runs on to line {lines.next} (a closing quote "
+                        f"missing?); lines {first + 2} to {lines.next} are read again as rows"
+                    )
+                    lines.next = first + 1
+            rows.append((first + 1, values, problem))
+    positions = header_positions(path, header)
+    return positions, rows
+
+
+def header_positions(path, header):
+    """{column name key: index} of the header, refusing one that lacks a column or has one
+    twice: which of the two to read cannot be guessed."""
     positions = {}
     for index, name in enumerate(header):
         positions.setdefault(key(name), index)
@@ -537,7 +591,7 @@ def read_csv(path):
             + ", ".join(f"“{name}”" for name in missing)
             + "."
         )
-    return positions, rows
+    return positions
 
 
 class Importer:
@@ -661,7 +715,7 @@ class Importer:
     def plan(self, positions, rows):
         """Every row mapped, or rejected when it cannot make a record."""
         planned, first_line = [], {}
-        for line, values in rows:
+        for line, values, problem in rows:
 
             def value(name, values=values):
                 index = positions[key(name)]
@@ -683,6 +737,8 @@ class Importer:
 
             try:
                 row.pstw_id = clean(value(COLUMNS["pstw_id"]))
+                if problem:
+                    raise RowRejected(problem)
                 match = PSTW_ID.fullmatch(row.pstw_id)
                 if not row.pstw_id:
                     raise RowRejected("no PSTW ID")
