@@ -579,6 +579,29 @@ def test_missing_columns_are_a_command_error(tmp_path):
         run(path)
 
 
+def test_a_column_read_twice_is_a_command_error(tmp_path):
+    # csv gives both; the importer read the first and never said.
+    header, *rows = sample_rows()
+    path = tmp_path / "twice.csv"
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerows([[*header, " name"], *([*row, "Other"] for row in rows)])
+    with pytest.raises(CommandError) as error:
+        run(path)
+    assert str(error.value) == (
+        f"{path}: the column “Name” is in the header 2 times (columns 2 and 57): which to "
+        "read cannot be told. Rename or remove all but one."
+    )
+    assert not Initiative.objects.exists()
+
+
+def test_a_column_not_read_may_be_there_twice(tmp_path):
+    header, *rows = sample_rows()
+    path = tmp_path / "twice.csv"
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerows([[*header, "", ""], *([*row, "", ""] for row in rows)])
+    assert counts(run(path)[0]) == (8, 0, 0, 4)
+
+
 def test_empty_and_undecodable_files_are_command_errors(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")

@@ -580,18 +580,27 @@ def read_csv(path):
 def header_positions(path, header):
     """{column name key: index} of the header, refusing one that lacks a column or has one
     twice: which of the two to read cannot be guessed."""
-    positions = {}
+    found = defaultdict(list)
     for index, name in enumerate(header):
-        positions.setdefault(key(name), index)
+        found[key(name)].append(index)
     wanted = [*COLUMNS.values(), *OUTCOME_COLUMNS]
-    missing = [name for name in wanted if key(name) not in positions]
+    missing = [name for name in wanted if key(name) not in found]
     if missing:
         raise CommandError(
             f"{path} is not a Public Sector Tech Watch case list: missing column(s) "
             + ", ".join(f"“{name}”" for name in missing)
             + "."
         )
-    return positions
+    for name in wanted:
+        indexes = found[key(name)]
+        if len(indexes) > 1:
+            numbers = [str(index + 1) for index in indexes]
+            raise CommandError(
+                f"{path}: the column “{name}” is in the header {len(indexes)} times (columns "
+                f"{', '.join(numbers[:-1])} and {numbers[-1]}): which to read cannot be told. "
+                "Rename or remove all but one."
+            )
+    return {name: indexes[0] for name, indexes in found.items()}
 
 
 class Importer:
