@@ -485,6 +485,26 @@ def test_database_error_rejects_only_its_row(monkeypatch):
     assert record("PSTW-9101").sources.count() == 3
 
 
+def test_ids_and_years_in_other_digits_are_not_read_as_numbers(tmp_path):
+    # "٩١٠١" is 9101 to int(): the row became PSTW-9101 and collided with the real one (or,
+    # first in the file, took its record).
+    path = edited_sample(
+        tmp_path, "PSTW-9102", **{"PSTW ID": "PSTW-\u0669\u0661\u0660\u0661", "Start Year": "२०२०"}
+    )
+    result, _ = run(path)
+    assert counts(result) == (7, 0, 0, 5)
+    assert (5, "PSTW-٩١٠١", "PSTW ID 'PSTW-٩١٠١' is not of the form PSTW-123") in [
+        (r.line, r.pstw_id, r.reason) for r in result.rejected
+    ]
+    assert record("PSTW-9101").title == "Smart parking pilot"
+    path = edited_sample(tmp_path, "PSTW-9102", **{"Start Year": "२०२०"})
+    result, _ = run(path)
+    assert "line 5, PSTW-9102: year: start year '२०२०' is not a year; left blank" in [
+        str(w) for w in result.warnings
+    ]
+    assert record("PSTW-9102").start_year is None
+
+
 def test_nul_character_rejects_only_its_row(tmp_path):
     # PostgreSQL's text cannot hold NUL; a new organisation named with one was inserted with
     # all the others, outside the rows' savepoints, and the whole import failed.

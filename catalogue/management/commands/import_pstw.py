@@ -288,7 +288,9 @@ VALUE_LENGTH = 131_072
 # Up to this many warnings are listed one by one; more are counted by kind (-v 2 lists all).
 LIST_WARNINGS_UP_TO = 20
 
-PSTW_ID = re.compile(r"(?:PSTW\s*-?\s*)?(\d{1,10})", re.IGNORECASE)
+# ASCII only: int() reads any script's digits ("٩١٠١" is 9101), so another script's ID would
+# become, and collide with, a real one. IGNORECASE alone would also take U+017F (long s) for S.
+PSTW_ID = re.compile(r"(?:PSTW\s*-?\s*)?([0-9]{1,10})", re.IGNORECASE | re.ASCII)
 URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 # The export replaced "PoC" by "Proof of Concept" everywhere, URLs included, leaving URLs
 # with spaces in them: https://qualichain-project.eu/Proof of Concepts/supporting-...
@@ -1029,7 +1031,7 @@ class Importer:
         value = clean(raw)
         if not value:
             return None
-        if not re.fullmatch(r"\d{4}", value):
+        if not re.fullmatch(r"[0-9]{4}", value):
             warn("year", f"{label} {value!r} is not a year; left blank")
             return None
         year = int(value)
@@ -1042,7 +1044,7 @@ class Importer:
         value = key(raw)
         if not value:
             return None
-        code = re.match(r"(\d{1,2})\b", value)
+        code = re.match(r"([0-9]{1,2})\b", value)
         found = self.sectors.get(value) or (code and self.sectors.get(code[1].zfill(2)))
         if not found:
             warn("sector", f"COFOG function {clean(raw)!r} not recognised; no sector")
