@@ -309,6 +309,24 @@ class JSONStreamError(ValueError):
         super().__init__(f"{message} (line {line}, column {column})")
 
 
+class LongNumber:
+    """A whole number of more digits than int() reads (sys.get_int_max_str_digits()): valid
+    JSON, but no value of any field, so kept as its length for the problem it is."""
+
+    def __init__(self, text):
+        self.digits = len(text.lstrip("-"))
+
+    def __repr__(self):
+        return f"(a number of {self.digits:,} digits)"
+
+
+def read_int(text):
+    try:
+        return int(text)
+    except ValueError:
+        return LongNumber(text)
+
+
 class JSONStream:
     """A JSON object whose values are scalars or arrays, read key by key and element by
     element: iterate items() for (key, value) pairs, where an array's value is an iterator
@@ -324,6 +342,8 @@ class JSONStream:
         self.lines_before = 0  # newlines in the text already dropped from the buffer
         self.eof = False
         self.decoder = json.JSONDecoder()
+        # Only for a value the first cannot read: int() of every number is the fast way.
+        self.lenient = json.JSONDecoder(parse_int=read_int)
 
     def _fill(self):
         if self.eof:
@@ -367,14 +387,21 @@ class JSONStream:
 
     def _value(self):
         self._skip()
+        decoder = self.decoder
         while True:
             try:
-                value, end = self.decoder.raw_decode(self.buffer, self.pos)
+                value, end = decoder.raw_decode(self.buffer, self.pos)
             except json.JSONDecodeError as error:
                 near_end = error.pos >= len(self.buffer) - self.MARGIN
                 if (near_end or error.msg.startswith("Unterminated string")) and self._fill():
                     continue
                 raise self.error(f"invalid JSON: {error.msg}", error.pos) from None
+            except ValueError:
+                # A number too long for int(): read again, with it kept as a LongNumber.
+                if decoder is self.lenient:
+                    raise self.error("invalid JSON: a value that cannot be read") from None
+                decoder = self.lenient
+                continue
             # A number or literal that ends the buffer may go on in the next chunk.
             if end >= len(self.buffer) - self.MARGIN and self._fill():
                 continue

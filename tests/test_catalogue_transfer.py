@@ -524,6 +524,63 @@ def test_reports_every_bad_record_and_writes_nothing(catalogue, tmp_path):
     assert all(not rows for rows in snapshot().values())
 
 
+@pytest.fixture
+def exported(seed_catalogue, tmp_path):
+    """The seed catalogue exported, as data to spoil, and the catalogue emptied."""
+    path = tmp_path / "out.json"
+    export(path)
+    empty_catalogue(reference_data=True)
+    return json.loads(path.read_text())
+
+
+def refused(tmp_path, data=None, text=None):
+    """The problems import_catalogue reports in a file of `data` (or of `text`), having
+    written nothing."""
+    path = tmp_path / "spoilt.json"
+    path.write_text(json.dumps(data) if text is None else text)
+    message = import_error(path)
+    assert all(not rows for rows in snapshot().values())
+    return message
+
+
+def where(data, section, index):
+    record = data[section][index]
+    if "slug" in record:
+        return f"{section}[{index}] (slug {record['slug']!r})"
+    return f"{section}[{index}] (id {record['id']})"
+
+
+def test_an_id_of_thousands_of_digits_is_a_problem_of_its_record(exported, tmp_path):
+    # int() reads at most 4,300 digits: json raised ValueError, a traceback.
+    exported["initiatives"][3]["id"] = 123
+    text = json.dumps(exported).replace('"id": 123,', '"id": ' + "9" * 5000 + ",", 1)
+    message = refused(tmp_path, text=text)
+    assert (
+        f"{where(exported, 'initiatives', 3)}: id (a number of 5,000 digits) is not a whole "
+        "number from 1 to 2,147,483,647"
+    ) in message.splitlines()
+
+
+@pytest.mark.parametrize("pk", [2**31, 2**63 - 1, 2**63, 2**64, 0, -1])
+def test_ids_beyond_the_bound_are_problems(exported, tmp_path, pk):
+    # 2**63 and more were refused by the database mid-import; 2**63 - 1 imported, and the
+    # sequence moved past it left no id for any new record.
+    exported["metrics"][-1]["id"] = pk  # a record nothing refers to
+    last = len(exported["metrics"]) - 1
+    message = refused(tmp_path, exported)
+    assert (
+        f"{where(exported, 'metrics', last)}: id {pk} is not a whole number from 1 to 2,147,483,647"
+    ) in message.splitlines()
+
+
+def test_the_largest_id_imports_and_leaves_the_sequence_room(exported, tmp_path):
+    exported["metrics"][-1]["id"] = 2**31 - 1
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(exported))
+    import_(path)
+    assert MetricFactory(initiative=Initiative.objects.first()).pk == 2**31
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

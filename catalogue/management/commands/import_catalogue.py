@@ -24,6 +24,7 @@ Imported records get no django-reversion history entry; their history starts wit
 edit.
 """
 
+import math
 import shutil
 import sys
 import tempfile
@@ -57,10 +58,26 @@ from catalogue.transfer import (
 )
 
 HEADER = ("format", "version", "exported_at")
+# The largest id a record may have. The ids are bigint (BigAutoField), but after an import
+# each sequence is moved past the highest id: one near 2**63 - 1 would leave it no room, and
+# every new record would fail. 2**31 - 1 is far beyond any catalogue's size (it is also the
+# largest id an integer column holds) and leaves the sequences 2**63 - 2**31 ids more.
+MAX_ID = 2**31 - 1
 
 
 def is_id(value):
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def shown(value, limit=80):
+    """A value from the file as a problem shows it: as Python writes it, cut short."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "-Infinity" if value < 0 else "Infinity"
+    text = repr(value)
+    if len(text) > limit:
+        length = f"{len(value):,} characters" if isinstance(value, str) else "cut"
+        return f"{text[: limit - 1]}… ({length})"
+    return text
 
 
 def is_scalar(value):
@@ -328,8 +345,8 @@ class Command(BaseCommand):
         pk = record.get("id")
         model = section.model
         if check:
-            if not is_id(pk) or pk < 1:
-                problem("id", f"id {pk!r} is not a positive whole number")
+            if not is_id(pk) or not 1 <= pk <= MAX_ID:
+                problem("id", f"id {shown(pk)} is not a whole number from 1 to {MAX_ID:,}")
             elif (first := self.ids[model].setdefault(pk, index)) != index:
                 problem("id", f"id {pk} is also used by {section.name}[{first}]")
 
