@@ -396,6 +396,9 @@ class JSONStream:
                 if (near_end or error.msg.startswith("Unterminated string")) and self._fill():
                     continue
                 raise self.error(f"invalid JSON: {error.msg}", error.pos) from None
+            except RecursionError:
+                # The decoder recurses into arrays and objects; a record is two levels deep.
+                raise self.error("invalid JSON: nested too deeply to read") from None
             except ValueError:
                 # A number too long for int(): read again, with it kept as a LongNumber.
                 if decoder is self.lenient:

@@ -581,6 +581,17 @@ def test_the_largest_id_imports_and_leaves_the_sequence_room(exported, tmp_path)
     assert MetricFactory(initiative=Initiative.objects.first()).pk == 2**31
 
 
+def test_nesting_too_deep_to_read_is_refused_with_where_it_is(exported, tmp_path):
+    # json's decoder recurses: 100,000 levels raised RecursionError, a traceback.
+    exported["initiatives"][2]["themes"] = "deep"
+    text = json.dumps(exported).replace('"deep"', "[" * 100_000 + "]" * 100_000, 1)
+    message = refused(tmp_path, text=text)
+    assert "is not a catalogue export: invalid JSON: nested too deeply to read (line 1, " in (
+        message
+    )
+    assert message.endswith(", while reading initiatives[2].")
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

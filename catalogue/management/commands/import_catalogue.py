@@ -217,7 +217,7 @@ class Command(BaseCommand):
                         )
                     if not isinstance(value, GeneratorType):
                         raise CommandError(f"{path}: {key!r} must be an array of records.")
-                    yield section, self.guarded(path, value)
+                    yield section, self.guarded(path, section, value)
                 self.check_header(path, header)
                 missing = [section.name for section in expected]
                 if missing:
@@ -225,12 +225,16 @@ class Command(BaseCommand):
         except (JSONStreamError, UnicodeDecodeError, OSError) as error:
             raise unreadable(path, error) from error
 
-    def guarded(self, path, records):
-        """The records of a section, with reading errors reported as for the whole file."""
+    def guarded(self, path, section, records):
+        """The records of a section, with reading errors reported as for the whole file and
+        the record being read."""
+        done = 0
         try:
-            yield from records
+            for record in records:
+                yield record
+                done += 1
         except (JSONStreamError, UnicodeDecodeError, OSError) as error:
-            raise unreadable(path, error) from error
+            raise unreadable(path, error, f"{section.name}[{done}]") from error
 
     def check_header(self, path, header):
         if header.get("format") != FORMAT:
@@ -543,12 +547,13 @@ def file_stamp(path):
     return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
-def unreadable(path, error):
+def unreadable(path, error, reading=None):
+    at = f", while reading {reading}" if reading else ""
     if isinstance(error, JSONStreamError):
-        return CommandError(f"{path} is not a catalogue export: {error}.")
+        return CommandError(f"{path} is not a catalogue export: {error}{at}.")
     if isinstance(error, UnicodeDecodeError):
-        return CommandError(f"{path} is not UTF-8 text: {error}.")
-    return CommandError(f"Cannot read {path}: {error}")
+        return CommandError(f"{path} is not UTF-8 text: {error}{at}.")
+    return CommandError(f"Cannot read {path}: {error}{at}")
 
 
 def all_models():
