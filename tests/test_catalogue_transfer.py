@@ -593,6 +593,47 @@ def test_nesting_too_deep_to_read_is_refused_with_where_it_is(exported, tmp_path
 
 
 @pytest.mark.parametrize(
+    ("section", "name", "value", "message"),
+    [
+        # int(inf) raised OverflowError, a traceback.
+        ("initiatives", "start_year", float("inf"), "start_year Infinity is not a whole number"),
+        ("initiatives", "start_year", float("nan"), "start_year NaN is not a whole number"),
+        # int() cut it to 2020, silently.
+        ("initiatives", "start_year", 2020.7, "start_year 2020.7 is not a whole number"),
+        ("initiatives", "end_year", True, "end_year True is not a whole number"),
+        # parse_date(20240101) raised TypeError, a traceback.
+        (
+            "sources",
+            "published_on",
+            20240101,
+            'published_on 20240101 is not a date written as text, e.g. "2024-02-29"',
+        ),
+        (
+            "initiatives",
+            "updated_at",
+            1700000000,
+            "updated_at 1700000000 is not a date and time written as text, e.g. "
+            '"2024-02-29T12:00:00+00:00"',
+        ),
+        ("initiatives", "title", 42, "title 42 is not text"),
+        ("organisations", "unnamed", 1, "unnamed 1 is not true or false"),
+        (
+            "metrics",
+            "value",
+            float("-inf"),
+            'value -Infinity is not a decimal number written as text, e.g. "12.50"',
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_json_type_is_a_problem(
+    exported, tmp_path, section, name, value, message
+):
+    exported[section][0][name] = value
+    problems = refused(tmp_path, exported).splitlines()
+    assert f"{where(exported, section, 0)}: {message}" in problems
+
+
+@pytest.mark.parametrize(
     ("content", "message"),
     [
         ("", "is not a catalogue export: the file is empty (line 1, column 1)."),

@@ -38,7 +38,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
-from django.db import DatabaseError, connection, reset_queries, transaction
+from django.db import DatabaseError, connection, models, reset_queries, transaction
 from django.db.models import CheckConstraint, DateTimeField, UniqueConstraint
 from django.utils import timezone
 
@@ -80,8 +80,31 @@ def shown(value, limit=80):
     return text
 
 
-def is_scalar(value):
-    return value is None or isinstance(value, str | int | float | bool)
+def json_kind(f):
+    """(JSON types, in words) of a field's values, as export_catalogue writes them."""
+    if isinstance(f, models.BooleanField):
+        return (bool,), "true or false"
+    if isinstance(f, models.IntegerField):
+        return (int,), "a whole number"
+    if isinstance(f, models.FloatField):
+        return (int, float), "a number"
+    if isinstance(f, models.DecimalField):
+        return (str, int), 'a decimal number written as text, e.g. "12.50"'
+    if isinstance(f, models.DateTimeField):
+        return (str,), 'a date and time written as text, e.g. "2024-02-29T12:00:00+00:00"'
+    if isinstance(f, models.DateField):
+        return (str,), 'a date written as text, e.g. "2024-02-29"'
+    return (str,), "text"
+
+
+def written_as(f, value):
+    """Whether a (non-null) value is of a JSON type the field is written as."""
+    types = json_kind(f)[0]
+    if isinstance(value, bool):  # an int to Python
+        return bool in types
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return isinstance(value, types)
 
 
 def position(section, index, record):
@@ -89,7 +112,7 @@ def position(section, index, record):
     where = f"{section.name}[{index}]"
     if isinstance(record, dict):
         if "slug" in section.keys and isinstance(record.get("slug"), str):
-            return f"{where} (slug {record['slug']!r})"
+            return f"{where} (slug {shown(record['slug'])})"
         if is_id(record.get("id")):
             return f"{where} (id {record['id']})"
     return where
@@ -200,7 +223,7 @@ class Command(BaseCommand):
                     if key in HEADER:
                         if key in header or started:
                             raise CommandError(
-                                f"{path}: {key!r} is repeated or comes after the data; the "
+                                f"{path}: {shown(key)} is repeated or comes after the data; the "
                                 f"header ({', '.join(HEADER)}) must come first, once."
                             )
                         header[key] = value
@@ -211,12 +234,12 @@ class Command(BaseCommand):
                     if section is None or key != section.name:
                         known = "an unknown key" if key not in SECTION_NAMES else "out of order"
                         raise CommandError(
-                            f"{path}: found {key!r} ({known}) where "
+                            f"{path}: found {shown(key)} ({known}) where "
                             f"{repr(section.name) if section else 'the end'} should be. The "
                             f"arrays must be {', '.join(SECTION_NAMES)}, in that order."
                         )
                     if not isinstance(value, GeneratorType):
-                        raise CommandError(f"{path}: {key!r} must be an array of records.")
+                        raise CommandError(f"{path}: {shown(key)} must be an array of records.")
                     yield section, self.guarded(path, section, value)
                 self.check_header(path, header)
                 missing = [section.name for section in expected]
@@ -251,7 +274,7 @@ class Command(BaseCommand):
         version = header["version"]
         if not is_id(version) or version != VERSION:
             raise CommandError(
-                f"{path} is version {version!r} of the {FORMAT} format; this command reads "
+                f"{path} is version {shown(version)} of the {FORMAT} format; this command reads "
                 f"version {VERSION} only."
             )
 
@@ -316,8 +339,8 @@ class Command(BaseCommand):
                 continue  # a term the database lacks (the migrations' are a subset): added
             else:
                 differences += [
-                    f"id {pk} has {key} {ours.get(key)!r} in the database but "
-                    f"{theirs.get(key)!r} in the file"
+                    f"id {pk} has {key} {shown(ours.get(key))} in the database but "
+                    f"{shown(theirs.get(key))} in the file"
                     for key in section.keys
                     if ours.get(key) != theirs.get(key)
                 ]
@@ -339,7 +362,7 @@ class Command(BaseCommand):
         if not isinstance(record, dict):
             self.problems.append(f"{where}: not a JSON object")
             return None, {}, {}
-        problems = [f"unknown field {key!r}" for key in record if key not in section.keys]
+        problems = [f"unknown field {shown(key)}" for key in record if key not in section.keys]
         failed = set()  # fields with a problem, whose other rules are not checked
 
         def problem(name, message):
@@ -366,7 +389,7 @@ class Command(BaseCommand):
                 if value is None or isinstance(value, str):
                     users[f.attname] = value
                 else:
-                    problem(f.name, f"{f.name} {value!r} is not a username")
+                    problem(f.name, f"{f.name} {shown(value)} is not a username")
             elif f.is_relation:
                 unchecked.add(f.name)
                 values[f.attname] = value
@@ -374,14 +397,19 @@ class Command(BaseCommand):
                     if not f.null:
                         problem(f.name, f"{f.name} is missing")
                 elif not is_id(value):
-                    problem(f.name, f"{f.name} {value!r} is not an id")
+                    problem(f.name, f"{f.name} {shown(value)} is not an id")
                 elif value not in self.ids[f.related_model]:
                     problem(f.name, f"{f.name} {value} does not exist")
-            elif is_scalar(value):
-                values[f.attname] = value
-            else:
+            elif isinstance(value, list | dict):
                 unchecked.add(f.name)
                 problem(f.name, f"{f.name} must be a single value, not {type(value).__name__}")
+            elif value is not None and not written_as(f, value):
+                # Django's to_python would take some (int(2020.7) is 2020) and raise on
+                # others (OverflowError for Infinity, TypeError for a number as a date).
+                unchecked.add(f.name)
+                problem(f.name, f"{f.name} {shown(value)} is not {json_kind(f)[1]}")
+            else:
+                values[f.attname] = value
 
         links = {}
         for f in section.many_to_many:
@@ -426,7 +454,7 @@ class Command(BaseCommand):
                 )
                 failed.add(f.name)
             elif isinstance(f, DateTimeField) and value is not None and timezone.is_naive(value):
-                problems.append(f"{f.name} {record[f.name]!r} has no time zone (UTC offset)")
+                problems.append(f"{f.name} {shown(record[f.name])} has no time zone (UTC offset)")
                 failed.add(f.name)
 
         if not failed:
@@ -457,10 +485,10 @@ class Command(BaseCommand):
                 continue
             first = self.unique[section.name, names].setdefault(key, index)
             if first != index:
-                shown = repr(key[0]) if len(key) == 1 else repr(key)
+                same = shown(key[0]) if len(key) == 1 else shown(key)
                 verb = "is" if len(key) == 1 else "are"
                 problems.append(
-                    f"{and_join(names)} {shown} {verb} also used by {section.name}[{first}]"
+                    f"{and_join(names)} {same} {verb} also used by {section.name}[{first}]"
                 )
         return problems
 
