@@ -633,6 +633,21 @@ def test_a_value_of_the_wrong_json_type_is_a_problem(
     assert f"{where(exported, section, 0)}: {message}" in problems
 
 
+def test_text_longer_than_the_admin_allows_is_a_problem(exported, tmp_path):
+    # A TextField's max_length is checked by its form only: 10 MB summaries were imported.
+    limit = Initiative._meta.get_field("summary").max_length
+    exported["initiatives"][0]["summary"] = "x" * 10_000_000
+    exported["initiatives"][1]["summary"] = "x" * (limit + 1)
+    exported["initiatives"][2]["summary"] = "x" * limit
+    problems = refused(tmp_path, exported).splitlines()
+    assert problems[1:] == [
+        f"{where(exported, 'initiatives', 0)}: summary: Ensure this value has at most {limit} "
+        "characters (it has 10000000).",
+        f"{where(exported, 'initiatives', 1)}: summary: Ensure this value has at most {limit} "
+        f"characters (it has {limit + 1}).",
+    ]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -38,6 +38,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
+from django.core.validators import MaxLengthValidator
 from django.db import DatabaseError, connection, models, reset_queries, transaction
 from django.db.models import CheckConstraint, DateTimeField, UniqueConstraint
 from django.utils import timezone
@@ -448,6 +449,15 @@ class Command(BaseCommand):
             value = getattr(instance, f.attname)
             if f.name in failed or f.is_relation:
                 continue
+            if f.max_length and not any(isinstance(v, MaxLengthValidator) for v in f.validators):
+                # A TextField's max_length is its form's limit (the admin's), which model
+                # validation leaves out: checked here, as the admin would.
+                try:
+                    MaxLengthValidator(f.max_length)(value or "")
+                except ValidationError as error:
+                    problems += [f"{f.name}: {message}" for message in error.messages]
+                    failed.add(f.name)
+                    continue
             if value is None and not f.null:
                 problems.append(
                     f"{f.name} cannot be null" if f.name in record else f"{f.name} is missing"

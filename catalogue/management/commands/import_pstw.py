@@ -274,7 +274,7 @@ UK_REGIONS = {
 
 # --------------------------------------------------------------------------------------------
 
-SUMMARY_LENGTH = 600
+SUMMARY_LENGTH = Initiative._meta.get_field("summary").max_length
 TITLE_LENGTH = Initiative._meta.get_field("title").max_length
 ORGANISATION_LENGTH = Organisation._meta.get_field("name").max_length
 SOURCE_TITLE_LENGTH = Source._meta.get_field("title").max_length
