@@ -648,6 +648,41 @@ def test_text_longer_than_the_admin_allows_is_a_problem(exported, tmp_path):
     ]
 
 
+def test_references_to_another_records_sources_and_quotes_are_problems(exported, tmp_path):
+    # The admin offers a record's own sources and quotes only; the file's were not checked.
+    metric, quote = exported["metrics"][0], exported["quotes"][0]
+    initiative = metric["initiative"]
+    others = [s for s in exported["sources"] if s["initiative"] != initiative]
+    quote["source"] = others[1]["id"]
+    metric["source"] = others[0]["id"]
+    other_quote = next(q for q in exported["quotes"] if q["initiative"] != initiative)
+    metric["quote"] = other_quote["id"]
+    problems = refused(tmp_path, exported).splitlines()
+    assert problems[1:] == [
+        f"quotes[0] (id {quote['id']}): source {others[1]['id']} has initiative "
+        f"{others[1]['initiative']}, not {quote['initiative']} as this quote has",
+        f"metrics[0] (id {metric['id']}): source {others[0]['id']} has initiative "
+        f"{others[0]['initiative']}, not {initiative} as this metric has",
+        f"metrics[0] (id {metric['id']}): quote {other_quote['id']} has initiative "
+        f"{other_quote['initiative']}, not {initiative} as this metric has",
+        f"metrics[0] (id {metric['id']}): quote {other_quote['id']} has source "
+        f"{other_quote['source']}, not {others[0]['id']} as this metric has",
+    ]
+
+
+def test_a_metrics_quote_must_be_from_the_source_it_cites(exported, tmp_path):
+    metric = exported["metrics"][0]
+    second = dict(exported["sources"][0], id=999, initiative=metric["initiative"])
+    exported["sources"].append(second)
+    metric["source"] = 999
+    quoted = next(q["source"] for q in exported["quotes"] if q["id"] == metric["quote"])
+    problems = refused(tmp_path, exported).splitlines()
+    assert problems[1:] == [
+        f"metrics[0] (id {metric['id']}): quote {metric['quote']} has source {quoted}, not 999 "
+        "as this metric has",
+    ]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

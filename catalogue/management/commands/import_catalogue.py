@@ -35,7 +35,7 @@ from pathlib import Path
 from types import GeneratorType
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
 from django.core.validators import MaxLengthValidator
@@ -79,6 +79,19 @@ def shown(value, limit=80):
         length = f"{len(value):,} characters" if isinstance(value, str) else "cut"
         return f"{text[: limit - 1]}… ({length})"
     return text
+
+
+# References that two records must share when one names the other: a record's sources and
+# quotes are its own (the admin offers no others), and a metric's quote is from the source the
+# metric cites ("This passage is from another source").
+AGREEING = ("initiative", "source")
+
+
+def has_reference(model, name):
+    try:
+        return model._meta.get_field(name).many_to_one
+    except FieldDoesNotExist:
+        return False
 
 
 def json_kind(f):
@@ -284,6 +297,7 @@ class Command(BaseCommand):
     def check_file(self, path):
         self.problems = []
         self.ids = defaultdict(dict)  # model: {id: index}
+        self.agreeing = defaultdict(dict)  # model: {id: {name in AGREEING: id}}
         self.unique = defaultdict(dict)  # (section name, field names): {values: index}
         self.counts = {}
         # Reference sections in the database already, each the ids it has (identical to the
@@ -425,6 +439,9 @@ class Command(BaseCommand):
             for pk in sorted({pk for pk in ids if ids.count(pk) > 1}):
                 problem(f.name, f"{f.name} lists {pk} more than once")
 
+        if check:
+            problems += self.disagreements(section, values, failed)
+
         instance = model(**values)
         if check:
             problems += self.validate(section, index, instance, record, unchecked, failed)
@@ -434,6 +451,30 @@ class Command(BaseCommand):
                 if not f.is_relation:
                     setattr(instance, f.attname, f.to_python(getattr(instance, f.attname)))
         return instance, links, users
+
+    def disagreements(self, section, values, failed):
+        """Problems with references that must agree (see AGREEING): a metric's source and
+        quote must be its initiative's, and its quote from its source."""
+        mine = {
+            name: values.get(f"{name}_id")
+            for name in AGREEING
+            if has_reference(section.model, name) and name not in failed
+        }
+        if "id" not in failed:
+            self.agreeing[section.model][values["pk"]] = mine
+        problems = []
+        for f in section.fields:
+            value = values.get(f.attname)
+            if not f.is_relation or f.name in failed or value is None:
+                continue
+            for name, theirs in self.agreeing[f.related_model].get(value, {}).items():
+                if mine.get(name) is not None and theirs is not None and theirs != mine[name]:
+                    problems.append(
+                        f"{f.name} {value} has {name} {theirs}, not {mine[name]} as this "
+                        f"{section.model._meta.verbose_name} has"
+                    )
+                    failed.add(f.name)
+        return problems
 
     def validate(self, section, index, instance, record, unchecked, failed):
         """Problems with a record's values: the model's own field validation, then the check
