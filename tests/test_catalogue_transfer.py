@@ -683,6 +683,21 @@ def test_a_metrics_quote_must_be_from_the_source_it_cites(exported, tmp_path):
     ]
 
 
+def test_text_no_database_can_store_is_a_problem(exported, tmp_path):
+    # PostgreSQL refused the NUL mid-import; half a surrogate pair (JSON can escape one) was
+    # a UnicodeEncodeError traceback on either database.
+    exported["initiatives"][0]["title"] = "Null\x00"
+    exported["initiatives"][1]["summary"] = "ab\ud800"
+    exported["initiatives"][2]["created_by"] = "alice\x00"
+    problems = refused(tmp_path, exported).splitlines()
+    assert problems[1:] == [
+        f"{where(exported, 'initiatives', 0)}: title: Null characters are not allowed.",
+        f"{where(exported, 'initiatives', 1)}: summary: '\\ud800' at character 3 is half a "
+        "surrogate pair, not a character",
+        f"{where(exported, 'initiatives', 2)}: created_by 'alice\\x00' is not a username",
+    ]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -81,6 +81,28 @@ def shown(value, limit=80):
     return text
 
 
+def unstorable(text):
+    """Why the database cannot store some text, or None. PostgreSQL's text holds no NUL (and
+    the admin's forms refuse one); JSON can escape half a surrogate pair, which is no
+    character and cannot be encoded for any database."""
+    if "\x00" in text:
+        return "Null characters are not allowed."
+    try:
+        text.encode()
+    except UnicodeEncodeError as error:
+        return (
+            f"{text[error.start]!r} at character {error.start + 1:,} is half a surrogate "
+            "pair, not a character"
+        )
+    return None
+
+
+def could_be_username(text):
+    User = get_user_model()
+    limit = User._meta.get_field(User.USERNAME_FIELD).max_length
+    return not unstorable(text) and len(text) <= limit
+
+
 # References that two records must share when one names the other: a record's sources and
 # quotes are its own (the admin offers no others), and a metric's quote is from the source the
 # metric cites ("This passage is from another source").
@@ -401,7 +423,7 @@ class Command(BaseCommand):
             value = record[f.name]
             if f.name in section.users:
                 unchecked.add(f.name)
-                if value is None or isinstance(value, str):
+                if value is None or (isinstance(value, str) and could_be_username(value)):
                     users[f.attname] = value
                 else:
                     problem(f.name, f"{f.name} {shown(value)} is not a username")
@@ -423,6 +445,9 @@ class Command(BaseCommand):
                 # others (OverflowError for Infinity, TypeError for a number as a date).
                 unchecked.add(f.name)
                 problem(f.name, f"{f.name} {shown(value)} is not {json_kind(f)[1]}")
+            elif isinstance(value, str) and (why := unstorable(value)):
+                unchecked.add(f.name)
+                problem(f.name, f"{f.name}: {why}")
             else:
                 values[f.attname] = value
 
