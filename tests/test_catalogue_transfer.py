@@ -5,6 +5,7 @@ import io
 import json
 import re
 import sys
+from collections import defaultdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import GeneratorType
@@ -13,7 +14,9 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from catalogue import transfer
 from catalogue.models import (
@@ -696,6 +699,104 @@ def test_text_no_database_can_store_is_a_problem(exported, tmp_path):
         "surrogate pair, not a character",
         f"{where(exported, 'initiatives', 2)}: created_by 'alice\\x00' is not a username",
     ]
+
+
+# ---- any input: a message or a whole import, never a traceback or a partial one ------------
+
+# Every kind of text (NUL, half surrogate pairs, other scripts), numbers beyond any column, and
+# values nested a few levels.
+TEXT = st.text(st.characters(exclude_categories=()), max_size=20)
+EDGES = st.sampled_from(
+    [
+        *(0, -1, 2**31, 2**63 - 1, 2**63, 20240101, 2020.5, float("inf"), True),
+        *("", "\x00", "\ud800", "x" * 700),
+    ]
+)
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | TEXT
+    | EDGES,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(TEXT, children, max_size=3),
+    max_leaves=6,
+)
+ANY_INPUT = settings(
+    max_examples=80,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def imported_whole_or_refused(path, records):
+    """Import the file, in a savepoint rolled back after: a CommandError with nothing
+    written, or every record written."""
+    before = snapshot()
+    with transaction.atomic():
+        try:
+            import_(path)
+        except CommandError as error:
+            assert str(error)
+            assert snapshot() == before
+        else:
+            assert Initiative.objects.count() == records
+        transaction.set_rollback(True)
+
+
+def fields_by_kind():
+    """{kind of field: [(section name, field name)]}, "id" and "unknown" included: drawn kind
+    first, so that the few integer and date fields are spoilt as often as the many text ones."""
+    kinds = defaultdict(list)
+    for section in transfer.SECTIONS:
+        for f in [*section.fields, *section.many_to_many]:
+            kinds[type(f).__name__].append((section.name, f.name))
+        kinds["id"].append((section.name, "id"))
+        kinds["unknown"].append((section.name, "unknown"))
+    return kinds
+
+
+@ANY_INPUT
+@given(data=st.data())
+def test_any_value_anywhere_is_imported_whole_or_refused(exported, tmp_path, data):
+    spoilt = json.loads(json.dumps(exported))
+    kinds = fields_by_kind()
+    for _ in range(data.draw(st.integers(1, 2))):
+        kind = data.draw(st.sampled_from(sorted(kinds)))
+        section, name = data.draw(st.sampled_from([p for p in kinds[kind] if spoilt[p[0]]]))
+        record = data.draw(st.sampled_from(spoilt[section]))
+        if data.draw(st.integers(0, 9)) == 0:
+            record.pop(name, None)
+        else:
+            record[name] = data.draw(EDGES | JSON_VALUES)
+    path = tmp_path / "any.json"
+    path.write_text(json.dumps(spoilt))
+    imported_whole_or_refused(path, len(spoilt["initiatives"]))
+
+
+@ANY_INPUT
+@given(document=JSON_VALUES, header=st.booleans())
+def test_any_json_document_is_refused_with_a_message(db, tmp_path, document, header):
+    if header:
+        document = {"format": "catalogue-export", "version": 2, "drivers": [document]}
+    path = tmp_path / "any.json"
+    before = snapshot()
+    path.write_text(json.dumps(document))
+    with pytest.raises(CommandError):
+        import_(path)
+    assert snapshot() == before
+
+
+@ANY_INPUT
+@given(text=st.text(max_size=200))
+def test_any_text_is_refused_with_a_message(db, tmp_path, text):
+    path = tmp_path / "any.json"
+    before = snapshot()
+    path.write_text('{"format": "catalogue-export", "version": 2, "drivers": [' + text)
+    with pytest.raises(CommandError):
+        import_(path)
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize(
