@@ -10,11 +10,14 @@ import re
 from io import StringIO
 from pathlib import Path
 
+import hypothesis
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
 from reversion.models import Revision, Version
 
 from catalogue.management.commands import import_pstw
@@ -582,6 +585,59 @@ def test_a_row_of_the_wrong_width_is_rejected(tmp_path):
     assert (5, "PSTW-9102", "55 values where the header has 56") in [
         (r.line, r.pstw_id, r.reason) for r in result.rejected
     ]
+
+
+# ---- any input: rows imported or rejected with their line, never a traceback ----------------
+
+# Any character a UTF-8 file can hold (NUL, other scripts' digits, quotes, line breaks).
+CELLS = st.text(st.characters(codec="utf-8"), max_size=40) | st.sampled_from(
+    ["", '"', '"x', "\x00", "\r\n", "PSTW-\u0669", "x" * (import_pstw.VALUE_LENGTH + 1)]
+)
+ANY_INPUT = hypothesis.settings(
+    max_examples=50,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def every_row_accounted_for(path):
+    """Import in a savepoint rolled back after: each row created, updated, unchanged or
+    rejected with its line and a reason."""
+    with transaction.atomic():
+        result, _ = run(path, verbosity=0)
+        transaction.set_rollback(True)
+    assert result.created + result.updated + result.unchanged + len(result.rejected) == (
+        result.rows
+    )
+    assert all(rejection.reason and rejection.line > 1 for rejection in result.rejected)
+    return result
+
+
+@ANY_INPUT
+@given(data=st.data())
+def test_any_text_in_any_cell_imports_or_rejects_its_row(tmp_path, data):
+    header, *rows = sample_rows()
+    for _ in range(data.draw(st.integers(1, 4))):
+        row = data.draw(st.sampled_from(rows))
+        row[data.draw(st.integers(0, len(header) - 1))] = data.draw(CELLS)
+    path = tmp_path / "any.csv"
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerows([header, *rows])
+    result = every_row_accounted_for(path)
+    assert result.rows == len(rows)
+
+
+@ANY_INPUT
+@given(text=st.text(st.characters(codec="utf-8"), max_size=300))
+def test_any_text_after_the_header_is_read_or_refused_with_a_message(tmp_path, text):
+    header = SAMPLE.read_text(encoding="utf-8-sig").splitlines(keepends=True)[0]
+    path = tmp_path / "any.csv"
+    path.write_text(header + text, encoding="utf-8", newline="")
+    try:
+        every_row_accounted_for(path)
+    except CommandError as error:
+        assert str(error)
 
 
 # ---- bad files and helpers ------------------------------------------------------------------
