@@ -15,7 +15,8 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
+from django.db.models import QuerySet
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from reversion.models import Revision, Version
@@ -585,6 +586,31 @@ def test_a_row_of_the_wrong_width_is_rejected(tmp_path):
     assert (5, "PSTW-9102", "55 values where the header has 56") in [
         (r.line, r.pstw_id, r.reason) for r in result.rejected
     ]
+
+
+def test_an_organisation_the_database_refuses_rejects_only_the_rows_it_leads(monkeypatch):
+    # New organisations are saved in one statement, before and outside the rows' savepoints:
+    # one the database refused took the whole import with it.
+    def refusing(self, *args, **kwargs):
+        if self.name == "Greater London Authority":
+            raise DataError("value refused")
+        return save(self, *args, **kwargs)
+
+    def bulk_refusing(self, objects, *args, **kwargs):
+        if any(getattr(o, "name", None) == "Greater London Authority" for o in objects):
+            raise DataError("value refused")
+        return bulk_create(self, objects, *args, **kwargs)
+
+    save, bulk_create = Organisation.save, QuerySet.bulk_create
+    monkeypatch.setattr(Organisation, "save", refusing)
+    monkeypatch.setattr(QuerySet, "bulk_create", bulk_refusing)
+    result, output = run()
+    assert counts(result) == (7, 0, 0, 5)
+    reason = "database error saving its organisation: value refused"
+    assert (5, "PSTW-9102", reason) in [(r.line, r.pstw_id, r.reason) for r in result.rejected]
+    assert f"line 5, PSTW-9102: {reason}" in output
+    assert not Initiative.objects.filter(pstw_id="PSTW-9102").exists()
+    assert record("PSTW-9101").lead_organisation.pk
 
 
 # ---- any input: rows imported or rejected with their line, never a traceback ----------------

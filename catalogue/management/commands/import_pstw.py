@@ -780,11 +780,37 @@ class Importer:
                     self.term(Outcome, self.outcomes, slug, NEW_OUTCOMES)
                 for country, region in row.mapped.places:
                     self.place(country, region)
-        if connection.features.can_return_rows_from_bulk_insert:
-            Organisation.objects.bulk_create(self.new_organisations)
-        else:
-            for organisation in self.new_organisations:
-                organisation.save()
+        refused = self.save_organisations()
+        for row in planned:
+            if row.mapped and row.organisation.pk is None:
+                reason = f"database error saving its organisation: {refused[id(row.organisation)]}"
+                self.result.rejected.append(Rejection(row.line, row.pstw_id, reason))
+                row.mapped = None
+
+    def save_organisations(self):
+        """Save the new organisations, in one statement when the database allows. Outside
+        the rows' savepoints: should the database refuse one, each is saved in its own, and
+        {id(organisation): why} says which it refused (their rows are rejected, alone)."""
+        try:
+            with transaction.atomic():
+                if connection.features.can_return_rows_from_bulk_insert:
+                    Organisation.objects.bulk_create(self.new_organisations)
+                else:
+                    for organisation in self.new_organisations:
+                        organisation.save()
+            return {}
+        except DatabaseError:
+            pass
+        refused = {}
+        for organisation in self.new_organisations:
+            organisation.pk = None  # any given by the statement rolled back
+            try:
+                with transaction.atomic():
+                    organisation.save(force_insert=True)
+            except DatabaseError as exc:
+                organisation.pk = None
+                refused[id(organisation)] = first_line(exc)
+        return refused
 
     def import_row(self, row):
         self.row_links = []
@@ -796,9 +822,8 @@ class Importer:
                 outcome = self.write(row.mapped, row.organisation)
         except DatabaseError as exc:
             self.database_errors += 1
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             self.result.rejected.append(
-                Rejection(row.line, row.pstw_id, f"database error: {message}")
+                Rejection(row.line, row.pstw_id, f"database error: {first_line(exc)}")
             )
             return
         for name, pk, term in self.row_links:
@@ -1248,6 +1273,11 @@ class Importer:
             slug, number = f"{base}-{number}", number + 1
         self.slugs.add(slug)
         return slug
+
+
+def first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def is_imported_source(source):
