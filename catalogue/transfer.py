@@ -320,6 +320,22 @@ class LongNumber:
         return f"(a number of {self.digits:,} digits)"
 
 
+class Repeated(dict):
+    """An object in which some key is given more than once: json keeps the last, silently.
+    `repeated` says which, for the problem it is."""
+
+    repeated = ()
+
+
+def read_object(pairs):
+    record = dict(pairs)
+    if len(record) < len(pairs):
+        record = Repeated(record)
+        keys = [key for key, _ in pairs]
+        record.repeated = tuple(sorted({key for key in keys if keys.count(key) > 1}))
+    return record
+
+
 def read_int(text):
     try:
         return int(text)
@@ -341,9 +357,9 @@ class JSONStream:
         self.buffer, self.pos = "", 0
         self.lines_before = 0  # newlines in the text already dropped from the buffer
         self.eof = False
-        self.decoder = json.JSONDecoder()
+        self.decoder = json.JSONDecoder(object_pairs_hook=read_object)
         # Only for a value the first cannot read: int() of every number is the fast way.
-        self.lenient = json.JSONDecoder(parse_int=read_int)
+        self.lenient = json.JSONDecoder(object_pairs_hook=read_object, parse_int=read_int)
 
     def _fill(self):
         if self.eof:

@@ -701,6 +701,14 @@ def test_text_no_database_can_store_is_a_problem(exported, tmp_path):
     ]
 
 
+def test_a_key_given_twice_in_a_record_is_a_problem(exported, tmp_path):
+    # json keeps the last, silently.
+    exported["initiatives"][0]["title"] = "Second"
+    text = json.dumps(exported).replace('"title": "Second"', '"title": "First", "title": "Second"')
+    problems = refused(tmp_path, text=text).splitlines()
+    assert problems[1:] == [f"{where(exported, 'initiatives', 0)}: 'title' is given more than once"]
+
+
 # ---- any input: a message or a whole import, never a traceback or a partial one ------------
 
 # Every kind of text (NUL, half surrogate pairs, other scripts), numbers beyond any column, and

@@ -116,6 +116,10 @@ def has_reference(model, name):
         return False
 
 
+def repeated_keys(record):
+    return getattr(record, "repeated", ())
+
+
 def json_kind(f):
     """(JSON types, in words) of a field's values, as export_catalogue writes them."""
     if isinstance(f, models.BooleanField):
@@ -400,6 +404,7 @@ class Command(BaseCommand):
             self.problems.append(f"{where}: not a JSON object")
             return None, {}, {}
         problems = [f"unknown field {shown(key)}" for key in record if key not in section.keys]
+        problems += [f"{shown(key)} is given more than once" for key in repeated_keys(record)]
         failed = set()  # fields with a problem, whose other rules are not checked
 
         def problem(name, message):
