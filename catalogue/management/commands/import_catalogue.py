@@ -13,7 +13,15 @@ first every record is checked (each field as the model's full_clean would, refer
 records, tags and users, duplicate ids, slugs and other unique values within the file, and
 the models' check constraints, evaluated in Python), and every problem is reported with its
 position, e.g. "initiatives[12] (slug 'x'): lead_organisation 99 does not exist". If there
-is any problem, nothing is written. Otherwise the second reading inserts everything in one
+is any problem, nothing is written.
+
+The checks are those of the admin's forms where the models' own validation leaves some out:
+each value must be of the JSON type export_catalogue writes its field as (a year a whole
+number, a date text); text no longer than its field's max_length (a TextField's too), with
+no NUL; an id from 1 to MAX_ID; a key given once; and a metric's source and quote, and a
+quote's source, must be those of its own record (and a metric's quote from its source). JSON
+that cannot be read (nested too deeply, say) is refused with its line, column and the record
+being read. Otherwise the second reading inserts everything in one
 transaction with bulk_create in batches, keeping every id, created_at and updated_at as they
 are in the file; on PostgreSQL the id sequences are then moved past the highest ids, and the
 database's triggers fill in the search vectors and bump the catalogue version as the rows go

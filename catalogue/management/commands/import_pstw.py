@@ -20,6 +20,11 @@ How the rows become records:
 - Rows that cannot make a record (no or duplicate PSTW ID, no name, no responsible
   organisation, a database error) are rejected and listed with their CSV line; everything
   else imports, with a warning for each value that could not be mapped (left blank).
+- So are rows that cannot be read as one: a number of values other than the header's (a
+  quote left open makes csv read the rows after it into one value: those lines are read
+  again, as rows), a NUL character or a value longer than VALUE_LENGTH in a column the
+  importer reads, a PSTW ID not written in ASCII digits. A file is refused whole only when
+  it cannot be read at all: not UTF-8, no header, a column missing, or one given twice.
 - One outer transaction, a savepoint per row, one django-reversion revision per record.
   Rows are mapped first; new organisations are then saved in one statement, each record in
   its savepoint, and the tag links of all records at the end (see Importer.run).
