@@ -619,6 +619,13 @@ def test_nesting_too_deep_to_read_is_refused_with_where_it_is(exported, tmp_path
             '"2024-02-29T12:00:00+00:00"',
         ),
         ("initiatives", "title", 42, "title 42 is not text"),
+        # Model validation skips an empty value where blank is allowed; the insert raised.
+        (
+            "sources",
+            "published_on",
+            "",
+            "published_on: “” value has an invalid date format. It must be in YYYY-MM-DD format.",
+        ),
         ("organisations", "unnamed", 1, "unnamed 1 is not true or false"),
         (
             "metrics",

@@ -528,6 +528,14 @@ class Command(BaseCommand):
             value = getattr(instance, f.attname)
             if f.name in failed or f.is_relation:
                 continue
+            try:
+                # What the insert does with it: model validation skips the conversion of an
+                # empty value where blank is allowed ("" for a date, say).
+                f.to_python(value)
+            except ValidationError as error:
+                problems += [f"{f.name}: {message}" for message in error.messages]
+                failed.add(f.name)
+                continue
             if f.max_length and not any(isinstance(v, MaxLengthValidator) for v in f.validators):
                 # A TextField's max_length is its form's limit (the admin's), which model
                 # validation leaves out: checked here, as the admin would.
