@@ -576,6 +576,29 @@ def test_an_unclosed_quote_rejects_its_row_and_the_rows_after_it_import(
     assert not Initiative.objects.filter(pstw_id=pstw_id.upper()).exists()
 
 
+def test_an_unclosed_quote_that_leaves_the_width_right_is_found_too(tmp_path):
+    # Opened in the last value of a row, closed at the end of the next: 56 values still.
+    header, *rows = sample_rows()
+    rows[1][-1], rows[2][-1] = "01/01/2024", "02/02/2024"  # PSTW-9102 and PSTW-9103
+    path = tmp_path / "quote.csv"
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerows([header, *rows])
+    text = path.read_bytes().decode()
+    text = text.replace(",01/01/2024\r\n", ',"01/01/2024\r\n').replace(
+        ",02/02/2024\r\n", ',02/02/2024"\r\n'
+    )
+    path.write_bytes(text.encode())
+    result, _ = run(path)
+    assert counts(result) == (7, 0, 0, 5)
+    assert (5, "PSTW-9102") in [(r.line, r.pstw_id) for r in result.rejected]
+    assert next(r.reason for r in result.rejected if r.line == 5) == (
+        "a value holds a line that starts as a row does: a quoted value runs on to line 6 (a "
+        "closing quote missing?); lines 6 to 6 are read again as rows"
+    )
+    assert not Initiative.objects.filter(pstw_id="PSTW-9102").exists()
+    assert record("PSTW-9103").title == "Quantum-safe EU signatures"
+
+
 def test_a_row_of_the_wrong_width_is_rejected(tmp_path):
     path = tmp_path / "short.csv"
     lines = SAMPLE.read_text(encoding="utf-8-sig").splitlines(keepends=True)
