@@ -11,7 +11,7 @@ import json
 import operator
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -331,8 +331,8 @@ def read_object(pairs):
     record = dict(pairs)
     if len(record) < len(pairs):
         record = Repeated(record)
-        keys = [key for key, _ in pairs]
-        record.repeated = tuple(sorted({key for key in keys if keys.count(key) > 1}))
+        times = Counter(key for key, _ in pairs)
+        record.repeated = tuple(sorted(key for key, count in times.items() if count > 1))
     return record
 
 

@@ -13,20 +13,19 @@ first every record is checked (each field as the model's full_clean would, refer
 records, tags and users, duplicate ids, slugs and other unique values within the file, and
 the models' check constraints, evaluated in Python), and every problem is reported with its
 position, e.g. "initiatives[12] (slug 'x'): lead_organisation 99 does not exist". If there
-is any problem, nothing is written.
-
-The checks are those of the admin's forms where the models' own validation leaves some out:
-each value must be of the JSON type export_catalogue writes its field as (a year a whole
-number, a date text); text no longer than its field's max_length (a TextField's too), with
-no NUL; an id from 1 to MAX_ID; a key given once; and a metric's source and quote, and a
-quote's source, must be those of its own record (and a metric's quote from its source). JSON
-that cannot be read (nested too deeply, say) is refused with its line, column and the record
-being read. Otherwise the second reading inserts everything in one
+is any problem, nothing is written. Otherwise the second reading inserts everything in one
 transaction with bulk_create in batches, keeping every id, created_at and updated_at as they
 are in the file; on PostgreSQL the id sequences are then moved past the highest ids, and the
 database's triggers fill in the search vectors and bump the catalogue version as the rows go
 in. created_by and updated_by are linked to the existing user of that username, or left
 empty (the summary says how many were).
+
+The checks add the admin's where the models' own validation leaves them out: each value must
+be of the JSON type export_catalogue writes its field as (a year a whole number, a date
+text); text no longer than its field's max_length (a TextField's too), with no NUL; an id
+from 1 to MAX_ID; a key given once; and a metric's source and quote, and a quote's source,
+must be those of its own record (and a metric's quote from its source). JSON that cannot be
+read (nested too deeply, say) is refused with its line, column and the record being read.
 
 Imported records get no django-reversion history entry; their history starts with the next
 edit.
@@ -474,7 +473,7 @@ class Command(BaseCommand):
             for pk in ids:
                 if pk not in self.ids[f.related_model]:
                     problem(f.name, f"{f.name} {pk} does not exist")
-            for pk in sorted({pk for pk in ids if ids.count(pk) > 1}):
+            for pk in sorted(pk for pk, times in Counter(ids).items() if times > 1):
                 problem(f.name, f"{f.name} lists {pk} more than once")
 
         if check:
