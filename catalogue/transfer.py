@@ -11,7 +11,7 @@ import json
 import operator
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -309,6 +309,40 @@ class JSONStreamError(ValueError):
         super().__init__(f"{message} (line {line}, column {column})")
 
 
+class LongNumber:
+    """A whole number of more digits than int() reads (sys.get_int_max_str_digits()): valid
+    JSON, but no value of any field, so kept as its length for the problem it is."""
+
+    def __init__(self, text):
+        self.digits = len(text.lstrip("-"))
+
+    def __repr__(self):
+        return f"(a number of {self.digits:,} digits)"
+
+
+class Repeated(dict):
+    """An object in which some key is given more than once: json keeps the last, silently.
+    `repeated` says which, for the problem it is."""
+
+    repeated = ()
+
+
+def read_object(pairs):
+    record = dict(pairs)
+    if len(record) < len(pairs):
+        record = Repeated(record)
+        times = Counter(key for key, _ in pairs)
+        record.repeated = tuple(sorted(key for key, count in times.items() if count > 1))
+    return record
+
+
+def read_int(text):
+    try:
+        return int(text)
+    except ValueError:
+        return LongNumber(text)
+
+
 class JSONStream:
     """A JSON object whose values are scalars or arrays, read key by key and element by
     element: iterate items() for (key, value) pairs, where an array's value is an iterator
@@ -323,7 +357,9 @@ class JSONStream:
         self.buffer, self.pos = "", 0
         self.lines_before = 0  # newlines in the text already dropped from the buffer
         self.eof = False
-        self.decoder = json.JSONDecoder()
+        self.decoder = json.JSONDecoder(object_pairs_hook=read_object)
+        # Only for a value the first cannot read: int() of every number is the fast way.
+        self.lenient = json.JSONDecoder(object_pairs_hook=read_object, parse_int=read_int)
 
     def _fill(self):
         if self.eof:
@@ -367,14 +403,24 @@ class JSONStream:
 
     def _value(self):
         self._skip()
+        decoder = self.decoder
         while True:
             try:
-                value, end = self.decoder.raw_decode(self.buffer, self.pos)
+                value, end = decoder.raw_decode(self.buffer, self.pos)
             except json.JSONDecodeError as error:
                 near_end = error.pos >= len(self.buffer) - self.MARGIN
                 if (near_end or error.msg.startswith("Unterminated string")) and self._fill():
                     continue
                 raise self.error(f"invalid JSON: {error.msg}", error.pos) from None
+            except RecursionError:
+                # The decoder recurses into arrays and objects; a record is two levels deep.
+                raise self.error("invalid JSON: nested too deeply to read") from None
+            except ValueError:
+                # A number too long for int(): read again, with it kept as a LongNumber.
+                if decoder is self.lenient:
+                    raise self.error("invalid JSON: a value that cannot be read") from None
+                decoder = self.lenient
+                continue
             # A number or literal that ends the buffer may go on in the next chunk.
             if end >= len(self.buffer) - self.MARGIN and self._fill():
                 continue

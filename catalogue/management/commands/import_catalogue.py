@@ -20,10 +20,18 @@ database's triggers fill in the search vectors and bump the catalogue version as
 in. created_by and updated_by are linked to the existing user of that username, or left
 empty (the summary says how many were).
 
+The checks add the admin's where the models' own validation leaves them out: each value must
+be of the JSON type export_catalogue writes its field as (a year a whole number, a date
+text); text no longer than its field's max_length (a TextField's too), with no NUL; an id
+from 1 to MAX_ID; a key given once; and a metric's source and quote, and a quote's source,
+must be those of its own record (and a metric's quote from its source). JSON that cannot be
+read (nested too deeply, say) is refused with its line, column and the record being read.
+
 Imported records get no django-reversion history entry; their history starts with the next
 edit.
 """
 
+import math
 import shutil
 import sys
 import tempfile
@@ -34,10 +42,11 @@ from pathlib import Path
 from types import GeneratorType
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
-from django.db import DatabaseError, connection, reset_queries, transaction
+from django.core.validators import MaxLengthValidator
+from django.db import DatabaseError, connection, models, reset_queries, transaction
 from django.db.models import CheckConstraint, DateTimeField, UniqueConstraint
 from django.utils import timezone
 
@@ -57,14 +66,92 @@ from catalogue.transfer import (
 )
 
 HEADER = ("format", "version", "exported_at")
+# The largest id a record may have. The ids are bigint (BigAutoField), but after an import
+# each sequence is moved past the highest id: one near 2**63 - 1 would leave it no room, and
+# every new record would fail. 2**31 - 1 is far beyond any catalogue's size (it is also the
+# largest id an integer column holds) and leaves the sequences 2**63 - 2**31 ids more.
+MAX_ID = 2**31 - 1
 
 
 def is_id(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def is_scalar(value):
-    return value is None or isinstance(value, str | int | float | bool)
+def shown(value, limit=80):
+    """A value from the file as a problem shows it: as Python writes it, cut short."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "-Infinity" if value < 0 else "Infinity"
+    text = repr(value)
+    if len(text) > limit:
+        length = f"{len(value):,} characters" if isinstance(value, str) else "cut"
+        return f"{text[: limit - 1]}… ({length})"
+    return text
+
+
+def unstorable(text):
+    """Why the database cannot store some text, or None. PostgreSQL's text holds no NUL (and
+    the admin's forms refuse one); JSON can escape half a surrogate pair, which is no
+    character and cannot be encoded for any database."""
+    if "\x00" in text:
+        return "Null characters are not allowed."
+    try:
+        text.encode()
+    except UnicodeEncodeError as error:
+        return (
+            f"{text[error.start]!r} at character {error.start + 1:,} is half a surrogate "
+            "pair, not a character"
+        )
+    return None
+
+
+def could_be_username(text):
+    User = get_user_model()
+    limit = User._meta.get_field(User.USERNAME_FIELD).max_length
+    return not unstorable(text) and len(text) <= limit
+
+
+# References that two records must share when one names the other: a record's sources and
+# quotes are its own (the admin offers no others), and a metric's quote is from the source the
+# metric cites ("This passage is from another source").
+AGREEING = ("initiative", "source")
+
+
+def has_reference(model, name):
+    try:
+        return model._meta.get_field(name).many_to_one
+    except FieldDoesNotExist:
+        return False
+
+
+def repeated_keys(record):
+    return getattr(record, "repeated", ())
+
+
+def json_kind(f):
+    """(JSON types, in words) of a field's values, as export_catalogue writes them."""
+    if isinstance(f, models.BooleanField):
+        return (bool,), "true or false"
+    if isinstance(f, models.IntegerField):
+        return (int,), "a whole number"
+    if isinstance(f, models.FloatField):
+        return (int, float), "a number"
+    if isinstance(f, models.DecimalField):
+        return (str, int), 'a decimal number written as text, e.g. "12.50"'
+    if isinstance(f, models.DateTimeField):
+        return (str,), 'a date and time written as text, e.g. "2024-02-29T12:00:00+00:00"'
+    if isinstance(f, models.DateField):
+        return (str,), 'a date written as text, e.g. "2024-02-29"'
+    return (str,), "text"
+
+
+def written_as(f, value):
+    """Whether a (non-null) value is of a JSON type the field is written as."""
+    types = json_kind(f)[0]
+    if isinstance(value, bool):  # an int to Python
+        return bool in types
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return isinstance(value, types)
 
 
 def position(section, index, record):
@@ -72,7 +159,7 @@ def position(section, index, record):
     where = f"{section.name}[{index}]"
     if isinstance(record, dict):
         if "slug" in section.keys and isinstance(record.get("slug"), str):
-            return f"{where} (slug {record['slug']!r})"
+            return f"{where} (slug {shown(record['slug'])})"
         if is_id(record.get("id")):
             return f"{where} (id {record['id']})"
     return where
@@ -183,7 +270,7 @@ class Command(BaseCommand):
                     if key in HEADER:
                         if key in header or started:
                             raise CommandError(
-                                f"{path}: {key!r} is repeated or comes after the data; the "
+                                f"{path}: {shown(key)} is repeated or comes after the data; the "
                                 f"header ({', '.join(HEADER)}) must come first, once."
                             )
                         header[key] = value
@@ -194,13 +281,13 @@ class Command(BaseCommand):
                     if section is None or key != section.name:
                         known = "an unknown key" if key not in SECTION_NAMES else "out of order"
                         raise CommandError(
-                            f"{path}: found {key!r} ({known}) where "
+                            f"{path}: found {shown(key)} ({known}) where "
                             f"{repr(section.name) if section else 'the end'} should be. The "
                             f"arrays must be {', '.join(SECTION_NAMES)}, in that order."
                         )
                     if not isinstance(value, GeneratorType):
-                        raise CommandError(f"{path}: {key!r} must be an array of records.")
-                    yield section, self.guarded(path, value)
+                        raise CommandError(f"{path}: {shown(key)} must be an array of records.")
+                    yield section, self.guarded(path, section, value)
                 self.check_header(path, header)
                 missing = [section.name for section in expected]
                 if missing:
@@ -208,12 +295,16 @@ class Command(BaseCommand):
         except (JSONStreamError, UnicodeDecodeError, OSError) as error:
             raise unreadable(path, error) from error
 
-    def guarded(self, path, records):
-        """The records of a section, with reading errors reported as for the whole file."""
+    def guarded(self, path, section, records):
+        """The records of a section, with reading errors reported as for the whole file and
+        the record being read."""
+        done = 0
         try:
-            yield from records
+            for record in records:
+                yield record
+                done += 1
         except (JSONStreamError, UnicodeDecodeError, OSError) as error:
-            raise unreadable(path, error) from error
+            raise unreadable(path, error, f"{section.name}[{done}]") from error
 
     def check_header(self, path, header):
         if header.get("format") != FORMAT:
@@ -230,7 +321,7 @@ class Command(BaseCommand):
         version = header["version"]
         if not is_id(version) or version != VERSION:
             raise CommandError(
-                f"{path} is version {version!r} of the {FORMAT} format; this command reads "
+                f"{path} is version {shown(version)} of the {FORMAT} format; this command reads "
                 f"version {VERSION} only."
             )
 
@@ -239,6 +330,7 @@ class Command(BaseCommand):
     def check_file(self, path):
         self.problems = []
         self.ids = defaultdict(dict)  # model: {id: index}
+        self.agreeing = defaultdict(dict)  # model: {id: {name in AGREEING: id}}
         self.unique = defaultdict(dict)  # (section name, field names): {values: index}
         self.counts = {}
         # Reference sections in the database already, each the ids it has (identical to the
@@ -295,8 +387,8 @@ class Command(BaseCommand):
                 continue  # a term the database lacks (the migrations' are a subset): added
             else:
                 differences += [
-                    f"id {pk} has {key} {ours.get(key)!r} in the database but "
-                    f"{theirs.get(key)!r} in the file"
+                    f"id {pk} has {key} {shown(ours.get(key))} in the database but "
+                    f"{shown(theirs.get(key))} in the file"
                     for key in section.keys
                     if ours.get(key) != theirs.get(key)
                 ]
@@ -318,7 +410,8 @@ class Command(BaseCommand):
         if not isinstance(record, dict):
             self.problems.append(f"{where}: not a JSON object")
             return None, {}, {}
-        problems = [f"unknown field {key!r}" for key in record if key not in section.keys]
+        problems = [f"unknown field {shown(key)}" for key in record if key not in section.keys]
+        problems += [f"{shown(key)} is given more than once" for key in repeated_keys(record)]
         failed = set()  # fields with a problem, whose other rules are not checked
 
         def problem(name, message):
@@ -328,8 +421,8 @@ class Command(BaseCommand):
         pk = record.get("id")
         model = section.model
         if check:
-            if not is_id(pk) or pk < 1:
-                problem("id", f"id {pk!r} is not a positive whole number")
+            if not is_id(pk) or not 1 <= pk <= MAX_ID:
+                problem("id", f"id {shown(pk)} is not a whole number from 1 to {MAX_ID:,}")
             elif (first := self.ids[model].setdefault(pk, index)) != index:
                 problem("id", f"id {pk} is also used by {section.name}[{first}]")
 
@@ -342,10 +435,10 @@ class Command(BaseCommand):
             value = record[f.name]
             if f.name in section.users:
                 unchecked.add(f.name)
-                if value is None or isinstance(value, str):
+                if value is None or (isinstance(value, str) and could_be_username(value)):
                     users[f.attname] = value
                 else:
-                    problem(f.name, f"{f.name} {value!r} is not a username")
+                    problem(f.name, f"{f.name} {shown(value)} is not a username")
             elif f.is_relation:
                 unchecked.add(f.name)
                 values[f.attname] = value
@@ -353,14 +446,22 @@ class Command(BaseCommand):
                     if not f.null:
                         problem(f.name, f"{f.name} is missing")
                 elif not is_id(value):
-                    problem(f.name, f"{f.name} {value!r} is not an id")
+                    problem(f.name, f"{f.name} {shown(value)} is not an id")
                 elif value not in self.ids[f.related_model]:
                     problem(f.name, f"{f.name} {value} does not exist")
-            elif is_scalar(value):
-                values[f.attname] = value
-            else:
+            elif isinstance(value, list | dict):
                 unchecked.add(f.name)
                 problem(f.name, f"{f.name} must be a single value, not {type(value).__name__}")
+            elif value is not None and not written_as(f, value):
+                # Django's to_python would take some (int(2020.7) is 2020) and raise on
+                # others (OverflowError for Infinity, TypeError for a number as a date).
+                unchecked.add(f.name)
+                problem(f.name, f"{f.name} {shown(value)} is not {json_kind(f)[1]}")
+            elif isinstance(value, str) and (why := unstorable(value)):
+                unchecked.add(f.name)
+                problem(f.name, f"{f.name}: {why}")
+            else:
+                values[f.attname] = value
 
         links = {}
         for f in section.many_to_many:
@@ -372,8 +473,11 @@ class Command(BaseCommand):
             for pk in ids:
                 if pk not in self.ids[f.related_model]:
                     problem(f.name, f"{f.name} {pk} does not exist")
-            for pk in sorted({pk for pk in ids if ids.count(pk) > 1}):
+            for pk in sorted(pk for pk, times in Counter(ids).items() if times > 1):
                 problem(f.name, f"{f.name} lists {pk} more than once")
+
+        if check:
+            problems += self.disagreements(section, values, failed)
 
         instance = model(**values)
         if check:
@@ -384,6 +488,30 @@ class Command(BaseCommand):
                 if not f.is_relation:
                     setattr(instance, f.attname, f.to_python(getattr(instance, f.attname)))
         return instance, links, users
+
+    def disagreements(self, section, values, failed):
+        """Problems with references that must agree (see AGREEING): a metric's source and
+        quote must be its initiative's, and its quote from its source."""
+        mine = {
+            name: values.get(f"{name}_id")
+            for name in AGREEING
+            if has_reference(section.model, name) and name not in failed
+        }
+        if "id" not in failed:
+            self.agreeing[section.model][values["pk"]] = mine
+        problems = []
+        for f in section.fields:
+            value = values.get(f.attname)
+            if not f.is_relation or f.name in failed or value is None:
+                continue
+            for name, theirs in self.agreeing[f.related_model].get(value, {}).items():
+                if mine.get(name) is not None and theirs is not None and theirs != mine[name]:
+                    problems.append(
+                        f"{f.name} {value} has {name} {theirs}, not {mine[name]} as this "
+                        f"{section.model._meta.verbose_name} has"
+                    )
+                    failed.add(f.name)
+        return problems
 
     def validate(self, section, index, instance, record, unchecked, failed):
         """Problems with a record's values: the model's own field validation, then the check
@@ -399,13 +527,30 @@ class Command(BaseCommand):
             value = getattr(instance, f.attname)
             if f.name in failed or f.is_relation:
                 continue
+            try:
+                # What the insert does with it: model validation skips the conversion of an
+                # empty value where blank is allowed ("" for a date, say).
+                f.to_python(value)
+            except ValidationError as error:
+                problems += [f"{f.name}: {message}" for message in error.messages]
+                failed.add(f.name)
+                continue
+            if f.max_length and not any(isinstance(v, MaxLengthValidator) for v in f.validators):
+                # A TextField's max_length is its form's limit (the admin's), which model
+                # validation leaves out: checked here, as the admin would.
+                try:
+                    MaxLengthValidator(f.max_length)(value or "")
+                except ValidationError as error:
+                    problems += [f"{f.name}: {message}" for message in error.messages]
+                    failed.add(f.name)
+                    continue
             if value is None and not f.null:
                 problems.append(
                     f"{f.name} cannot be null" if f.name in record else f"{f.name} is missing"
                 )
                 failed.add(f.name)
             elif isinstance(f, DateTimeField) and value is not None and timezone.is_naive(value):
-                problems.append(f"{f.name} {record[f.name]!r} has no time zone (UTC offset)")
+                problems.append(f"{f.name} {shown(record[f.name])} has no time zone (UTC offset)")
                 failed.add(f.name)
 
         if not failed:
@@ -436,10 +581,10 @@ class Command(BaseCommand):
                 continue
             first = self.unique[section.name, names].setdefault(key, index)
             if first != index:
-                shown = repr(key[0]) if len(key) == 1 else repr(key)
+                same = shown(key[0]) if len(key) == 1 else shown(key)
                 verb = "is" if len(key) == 1 else "are"
                 problems.append(
-                    f"{and_join(names)} {shown} {verb} also used by {section.name}[{first}]"
+                    f"{and_join(names)} {same} {verb} also used by {section.name}[{first}]"
                 )
         return problems
 
@@ -526,12 +671,13 @@ def file_stamp(path):
     return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
-def unreadable(path, error):
+def unreadable(path, error, reading=None):
+    at = f", while reading {reading}" if reading else ""
     if isinstance(error, JSONStreamError):
-        return CommandError(f"{path} is not a catalogue export: {error}.")
+        return CommandError(f"{path} is not a catalogue export: {error}{at}.")
     if isinstance(error, UnicodeDecodeError):
-        return CommandError(f"{path} is not UTF-8 text: {error}.")
-    return CommandError(f"Cannot read {path}: {error}")
+        return CommandError(f"{path} is not UTF-8 text: {error}{at}.")
+    return CommandError(f"Cannot read {path}: {error}{at}")
 
 
 def all_models():

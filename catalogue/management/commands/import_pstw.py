@@ -20,6 +20,11 @@ How the rows become records:
 - Rows that cannot make a record (no or duplicate PSTW ID, no name, no responsible
   organisation, a database error) are rejected and listed with their CSV line; everything
   else imports, with a warning for each value that could not be mapped (left blank).
+- So are rows that cannot be read as one: a number of values other than the header's (a
+  quote left open makes csv read the rows after it into one value: those lines are read
+  again, as rows), a NUL character or a value longer than VALUE_LENGTH in a column the
+  importer reads, a PSTW ID not written in ASCII digits. A file is refused whole only when
+  it cannot be read at all: not UTF-8, no header, a column missing, or one given twice.
 - One outer transaction, a savepoint per row, one django-reversion revision per record.
   Rows are mapped first; new organisations are then saved in one statement, each record in
   its savepoint, and the tag links of all records at the end (see Importer.run).
@@ -44,6 +49,7 @@ import functools
 import re
 import time
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -273,7 +279,7 @@ UK_REGIONS = {
 
 # --------------------------------------------------------------------------------------------
 
-SUMMARY_LENGTH = 600
+SUMMARY_LENGTH = Initiative._meta.get_field("summary").max_length
 TITLE_LENGTH = Initiative._meta.get_field("title").max_length
 ORGANISATION_LENGTH = Organisation._meta.get_field("name").max_length
 SOURCE_TITLE_LENGTH = Source._meta.get_field("title").max_length
@@ -281,10 +287,18 @@ URL_LENGTH = Initiative._meta.get_field("website").max_length
 NUTS_LENGTH = Initiative._meta.get_field("nuts_code").max_length
 SLUG_LENGTH = 200
 PROGRESS_EVERY = 250
+# The longest value a row may have: csv's own default limit. The real case list's longest
+# is under 4,000 characters; one of megabytes is a broken export, not a description.
+VALUE_LENGTH = 131_072
 # Up to this many warnings are listed one by one; more are counted by kind (-v 2 lists all).
 LIST_WARNINGS_UP_TO = 20
 
-PSTW_ID = re.compile(r"(?:PSTW\s*-?\s*)?(\d{1,10})", re.IGNORECASE)
+# ASCII only: int() reads any script's digits ("٩١٠١" is 9101), so another script's ID would
+# become, and collide with, a real one. IGNORECASE alone would also take U+017F (long s) for S.
+PSTW_ID = re.compile(r"(?:PSTW\s*-?\s*)?([0-9]{1,10})", re.IGNORECASE | re.ASCII)
+# A line inside a value that starts as a row does: the row after a quote left open, read into
+# it. (None of the real case list's 228 values with line breaks has one.)
+ROW_START = re.compile(r"[\r\n]\s*PSTW\s*-?\s*[0-9]+\s*,", re.IGNORECASE | re.ASCII)
 URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 # The export replaced "PoC" by "Proof of Concept" everywhere, URLs included, leaving URLs
 # with spaces in them: https://qualichain-project.eu/Proof of Concepts/supporting-...
@@ -486,38 +500,121 @@ class PlannedRow:
 # --------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def whole_values(path):
+    """Let csv read a value of any length, so that one too long for VALUE_LENGTH rejects its
+    row (with its line) instead of stopping the whole file. The limit is global: restored."""
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        size = 0  # open() says why
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, size))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+class Lines:
+    """The file's lines for csv.reader, one at a time; `next` (the index of the next line
+    given) may be moved back to read lines again."""
+
+    def __init__(self, lines):
+        self.lines, self.next = lines, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.next >= len(self.lines):
+            raise StopIteration
+        self.next += 1
+        return self.lines[self.next - 1]
+
+
 def read_csv(path):
-    """(header -> column index, [(line, values)]) with the required columns found.
+    """(header -> column index, [(line, values, problem)]) with the required columns found.
+    `problem` is why the row cannot be read as one (None when it can): its row alone is
+    rejected.
 
     Raises CommandError for a missing, unreadable or wrongly shaped file.
     """
     try:
         with open(path, encoding="utf-8-sig", newline="") as file:
-            reader = csv.reader(file)
-            header = next(reader, None)
-            rows, line = [], reader.line_num + 1
-            for values in reader:
-                if values:  # csv skips nothing itself; a blank line is no row
-                    rows.append((line, values))
-                line = reader.line_num + 1
+            lines = Lines(list(file))  # split where csv splits them: \n, \r\n or \r
     except FileNotFoundError as exc:
         raise CommandError(f"No such file: {path}") from exc
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"Cannot read {path} as UTF-8 CSV: {exc}") from exc
-    if not header:
-        raise CommandError(f"{path} is empty: expected a header row.")
-    positions = {}
+    rows = []
+    with whole_values(path):
+        reader = csv.reader(lines)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            raise CommandError(f"Cannot read {path} as UTF-8 CSV: line 1: {exc}") from exc
+        if not header:
+            raise CommandError(f"{path} is empty: expected a header row.")
+        if lines.next > 1:
+            raise CommandError(
+                f"{path}: the header runs on to line {lines.next}: an unclosed quote in it?"
+            )
+        positions = header_positions(path, header)
+        # How a row starts when the PSTW ID comes first, as in every snapshot so far.
+        row_start = ROW_START if positions[key(COLUMNS["pstw_id"])] == 0 else None
+        while True:
+            first = lines.next
+            try:
+                values = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                rows.append((first + 1, [], f"cannot be read as CSV: {exc}"))
+                continue
+            if not values:
+                continue  # csv skips nothing itself; a blank line is no row
+            problem = None
+            if len(values) != len(header):
+                problem = f"{len(values)} values where the header has {len(header)}"
+            elif lines.next - first > 1 and row_start and any(map(row_start.search, values)):
+                problem = "a value holds a line that starts as a row does"
+            if problem and lines.next - first > 1:
+                # A quote that is never closed (or closed too late) makes csv read the rows
+                # after it as part of this one: they are read again, as rows.
+                problem += (
+                    f": a quoted value runs on to line {lines.next} (a closing quote "
+                    f"missing?); lines {first + 2} to {lines.next} are read again as rows"
+                )
+                lines.next = first + 1
+            rows.append((first + 1, values, problem))
+    return positions, rows
+
+
+def header_positions(path, header):
+    """{column name key: index} of the header, refusing one that lacks a column or has one
+    twice: which of the two to read cannot be guessed."""
+    found = defaultdict(list)
     for index, name in enumerate(header):
-        positions.setdefault(key(name), index)
+        found[key(name)].append(index)
     wanted = [*COLUMNS.values(), *OUTCOME_COLUMNS]
-    missing = [name for name in wanted if key(name) not in positions]
+    missing = [name for name in wanted if key(name) not in found]
     if missing:
         raise CommandError(
             f"{path} is not a Public Sector Tech Watch case list: missing column(s) "
             + ", ".join(f"“{name}”" for name in missing)
             + "."
         )
-    return positions, rows
+    for name in wanted:
+        indexes = found[key(name)]
+        if len(indexes) > 1:
+            numbers = [str(index + 1) for index in indexes]
+            raise CommandError(
+                f"{path}: the column “{name}” is in the header {len(indexes)} times (columns "
+                f"{', '.join(numbers[:-1])} and {numbers[-1]}): which to read cannot be told. "
+                "Rename or remove all but one."
+            )
+    return {name: indexes[0] for name, indexes in found.items()}
 
 
 class Importer:
@@ -641,18 +738,30 @@ class Importer:
     def plan(self, positions, rows):
         """Every row mapped, or rejected when it cannot make a record."""
         planned, first_line = [], {}
-        for line, values in rows:
+        for line, values, problem in rows:
 
             def value(name, values=values):
                 index = positions[key(name)]
-                return values[index] if index < len(values) else ""
+                text = values[index] if index < len(values) else ""
+                if "\x00" in text:
+                    # PostgreSQL's text cannot hold it, and nothing in a case list needs it.
+                    raise RowRejected(f"NUL character in “{name}”")
+                if len(text) > VALUE_LENGTH:
+                    raise RowRejected(
+                        f"“{name}” is {len(text):,} characters, more than the "
+                        f"{VALUE_LENGTH:,} a value may have"
+                    )
+                return text
 
-            row = PlannedRow(line, clean(value(COLUMNS["pstw_id"])))
+            row = PlannedRow(line, "")
 
             def warn(kind, message, row=row):
                 row.warnings.append(RowWarning(row.line, row.pstw_id, kind, message))
 
             try:
+                row.pstw_id = clean(value(COLUMNS["pstw_id"]))
+                if problem:
+                    raise RowRejected(problem)
                 match = PSTW_ID.fullmatch(row.pstw_id)
                 if not row.pstw_id:
                     raise RowRejected("no PSTW ID")
@@ -683,11 +792,37 @@ class Importer:
                     self.term(Outcome, self.outcomes, slug, NEW_OUTCOMES)
                 for country, region in row.mapped.places:
                     self.place(country, region)
-        if connection.features.can_return_rows_from_bulk_insert:
-            Organisation.objects.bulk_create(self.new_organisations)
-        else:
-            for organisation in self.new_organisations:
-                organisation.save()
+        refused = self.save_organisations()
+        for row in planned:
+            if row.mapped and row.organisation.pk is None:
+                reason = f"database error saving its organisation: {refused[id(row.organisation)]}"
+                self.result.rejected.append(Rejection(row.line, row.pstw_id, reason))
+                row.mapped = None
+
+    def save_organisations(self):
+        """Save the new organisations, in one statement when the database allows. Outside
+        the rows' savepoints: should the database refuse one, each is saved in its own, and
+        {id(organisation): why} says which it refused (their rows are rejected, alone)."""
+        try:
+            with transaction.atomic():
+                if connection.features.can_return_rows_from_bulk_insert:
+                    Organisation.objects.bulk_create(self.new_organisations)
+                else:
+                    for organisation in self.new_organisations:
+                        organisation.save()
+            return {}
+        except DatabaseError:
+            pass
+        refused = {}
+        for organisation in self.new_organisations:
+            organisation.pk = None  # any given by the statement rolled back
+            try:
+                with transaction.atomic():
+                    organisation.save(force_insert=True)
+            except DatabaseError as exc:
+                organisation.pk = None
+                refused[id(organisation)] = first_line(exc)
+        return refused
 
     def import_row(self, row):
         self.row_links = []
@@ -699,9 +834,8 @@ class Importer:
                 outcome = self.write(row.mapped, row.organisation)
         except DatabaseError as exc:
             self.database_errors += 1
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             self.result.rejected.append(
-                Rejection(row.line, row.pstw_id, f"database error: {message}")
+                Rejection(row.line, row.pstw_id, f"database error: {first_line(exc)}")
             )
             return
         for name, pk, term in self.row_links:
@@ -934,7 +1068,7 @@ class Importer:
         value = clean(raw)
         if not value:
             return None
-        if not re.fullmatch(r"\d{4}", value):
+        if not re.fullmatch(r"[0-9]{4}", value):
             warn("year", f"{label} {value!r} is not a year; left blank")
             return None
         year = int(value)
@@ -947,7 +1081,7 @@ class Importer:
         value = key(raw)
         if not value:
             return None
-        code = re.match(r"(\d{1,2})\b", value)
+        code = re.match(r"([0-9]{1,2})\b", value)
         found = self.sectors.get(value) or (code and self.sectors.get(code[1].zfill(2)))
         if not found:
             warn("sector", f"COFOG function {clean(raw)!r} not recognised; no sector")
@@ -1151,6 +1285,11 @@ class Importer:
             slug, number = f"{base}-{number}", number + 1
         self.slugs.add(slug)
         return slug
+
+
+def first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def is_imported_source(source):
