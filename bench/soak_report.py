@@ -386,9 +386,10 @@ def hostile_section(directory, failures):
     return (
         f"A visitor loaded `{h['path']}` {h['probe_rate']} times a second for "
         f"{h['duration_s']:g} s alone, then as long while {h['exporters']} clients downloaded "
-        f"the full CSV export over and over (retrying at once when refused) and "
+        f"the full CSV export over and over (trying again 1 s after each refusal) and "
         f"{h['slow_clients']} slowloris sockets sent a header line every 2 s; gunicorn had the "
-        f"production limits and ops/nginx.conf in front. p99 beset / alone: **{ratio}x** "
+        f"production limits, ops/nginx.conf in front and an export pool of its own (1 worker, "
+        f"2 threads, nice 10). p99 beset / alone: **{ratio}x** "
         f"(at most {MAX_HOSTILE_RATIO:g}x).\n\n{table}\n\nThe downloaders' answers: "
         f"{h['exports']} ({h['export_mb']} MB); the slow sockets: {h['slow']}."
     )
