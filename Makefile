@@ -8,6 +8,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 
+# The port `make run` serves on: make run PORT=8001.
+PORT ?= 8000
+
 # Find a Python >= 3.12 (Django 6.1 needs it): $(PYTHON) if given, else python3.13,
 # python3.12, python3 on PATH, else pyenv's installed interpreters. pyenv shims refuse to
 # run unless a version is selected, so each candidate is asked for its version, not trusted.
@@ -43,8 +46,8 @@ setup: venv  ## Migrate the database and load the seed catalogue (safe to repeat
 	$(MANAGE) seed_catalogue
 
 .PHONY: run
-run: setup  ## Serve the catalogue on http://127.0.0.1:8000/ (SQLite unless DATABASE_URL is set).
-	$(MANAGE) runserver 127.0.0.1:8000
+run: setup  ## Serve the catalogue on http://127.0.0.1:8000/ (PORT=8001 for another; SQLite unless DATABASE_URL is set).
+	$(MANAGE) runserver 127.0.0.1:$(PORT)
 
 .PHONY: serve
 serve: venv  ## Serve as production does: gunicorn (gunicorn.conf.py), needs the production settings.
