@@ -1,4 +1,4 @@
-"""Backups as the README's "Backups" section does them, restored into empty databases.
+"""Backups as docs/backups.md does them, restored into empty databases.
 
 - pg_dump (through ops/backup.py) and pg_restore into a new database: every table the same
   row by row, the same schema (search triggers and functions included), sequences, and a
@@ -323,7 +323,7 @@ def test_pg_dump_restores_into_an_empty_database(
 
     restored = new_database("restored")
     database, env = libpq(restored, restored["NAME"])
-    subprocess.run(  # as the README has it
+    subprocess.run(  # as docs/backups.md has it
         [
             Path(pg_bin, "pg_restore"),
             "--no-owner",
@@ -423,7 +423,7 @@ def test_export_restores_into_freshly_migrated_databases(
             assert ready(client, monkeypatch)[0] == 200
             if database.vendor == "postgresql":
                 assert found(QUERY) == hits
-            # The README's check: exported again, the same file but for its first line
+            # docs/backups.md's check: exported again, the same file but for its first line
             # (format, version and when).
             again = tmp_path / f"catalogue-{step}.json"
             export(again)
