@@ -94,5 +94,5 @@ bench: venv  ## Load-test on PostgreSQL with gunicorn and wrk (10-15 min; see be
 	bash bench/run
 
 .PHONY: soak
-soak: venv  ## Mixed load for 60 s with editors publishing; fails on errors or growing memory (5 min).
+soak: venv  ## Mixed load for 60 s with editors publishing, then hostile clients behind nginx; fails on errors, growing memory or a slowed case study (6 min).
 	bash bench/soak
