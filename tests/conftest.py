@@ -1,10 +1,35 @@
+import importlib
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 
 from catalogue import limits
+from catalogue.models import (
+    Driver,
+    Initiative,
+    Metric,
+    Organisation,
+    Partnership,
+    Place,
+    Sector,
+)
+from tests.factories import (
+    DraftFactory,
+    InitiativeFactory,
+    MetricFactory,
+    OrganisationFactory,
+    PartnershipFactory,
+    SourceFactory,
+    at,
+    term,
+)
+from tests.hostile import BOUND, Timings
 
 
 def pytest_addoption(parser):
@@ -58,3 +83,165 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="module")
+def timings(request):
+    """The hostile-input tests' requests (tests.hostile.send): the slowest, reported once
+    at the end of each module that uses it."""
+    found = Timings()
+    yield found
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter and capture and found.requests:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(
+                f"\nhostile input on {connection.vendor}: {found.requests} requests, statuses "
+                f"{dict(sorted(found.statuses.items()))}, slowest {found.slowest:.2f} s "
+                f"(bound {BOUND} s): {found.slowest_request!r}"
+            )
+
+
+@pytest.fixture(scope="module")
+def reference_data(django_db_setup, django_db_blocker):
+    """For modules with transaction=True tests (pytestmark usefixtures): such a test ends by
+    emptying every table, so put the session's taxonomies and
+    the migrations' groups (0005, and 0012's quote permissions) back for the tests after it
+    (and make sure they are there)."""
+
+    def load():
+        call_command("loaddata", settings.BASE_DIR / "fixtures" / "taxonomies.json", verbosity=0)
+        groups = importlib.import_module("catalogue.migrations.0005_editor_and_publisher_groups")
+        quotes = importlib.import_module(
+            "catalogue.migrations.0012_quote_permissions_outcome_none_reported_version_triggers"
+        )
+        for name, codenames in groups.GROUPS.items():
+            group, created = Group.objects.get_or_create(name=name)
+            if created:
+                group.permissions.set(
+                    Permission.objects.filter(
+                        content_type__app_label="catalogue",
+                        codename__in=[*codenames, *quotes.QUOTE_PERMISSIONS],
+                    )
+                )
+
+    with django_db_blocker.unblock():
+        load()
+    yield
+    with django_db_blocker.unblock():
+        load()
+
+
+@pytest.fixture
+def users(django_user_model):
+    return {
+        "alice": django_user_model.objects.create_user("alice"),
+        "bøb": django_user_model.objects.create_user("bøb"),
+    }
+
+
+@pytest.fixture
+def catalogue(seed_catalogue, users):
+    """The seed catalogue, and records using every field, state and kind of link."""
+    alice, bob = users["alice"], users["bøb"]
+    driver = Driver.objects.create(
+        name="Ünïcode driver ✓", slug="unicode-driver", description="Ça marche — 東京"
+    )
+    london = Place.objects.get(country="GB", region=Place.Region.LONDON)
+    scotland = Place.objects.get(country="GB", region=Place.Region.SCOTLAND)
+    europe = Place.objects.create(country="EU")
+    organisations = [
+        OrganisationFactory(kind=kind, country=country, website=website)
+        for kind, country, website in zip(
+            Organisation.Kind.values,
+            ["GB", "", "EU", "CH", "FR", "GB", "US", "DE", "GB", "IE", "", "NL", "GB", ""],
+            ["https://example.org/ü", "", "https://x.example", *[""] * 11],
+            strict=True,
+        )
+    ]
+    lead = OrganisationFactory(
+        name="Stadt Zürich — Digitalisierung", slug="stadt-zurich", country="CH", website=""
+    )
+    full = InitiativeFactory(
+        title="Bürgerservice digital: Zürich ✓ 東京",
+        slug="burgerservice-zurich",
+        summary="Ein Bürgerservice, der „einfach“ funktioniert — façade of 東京.",
+        challenge="**Markdown** challenge\nwith lines",
+        approach="Approach ✓",
+        results="Results: 25 % fewer calls",
+        lessons="Lessons, including what did not work",
+        lead_organisation=lead,
+        sector=term(Sector, "health"),
+        innovation_type=Initiative.InnovationType.ANTICIPATORY,
+        stage=Initiative.Stage.PILOT,
+        start_year=2019,
+        end_year=2023,
+        website="https://www.stadt-zuerich.ch/bürgerservice",
+        nuts_code="UKM75",
+        collaboration_type=Initiative.CollaborationType.GOVTECH,
+        funding=Initiative.Funding.EU,
+        pstw_id="PSTW-00042",
+        evidence_level=Initiative.EvidenceLevel.INDEPENDENT,
+        published_at=at("2024-03-01 12:30:15.123456"),
+        created_at=at("2023-11-02 08:00:01.654321"),
+        created_by=alice,
+        updated_by=bob,
+        themes=["cloud", "open-data"],
+        drivers=["technology", "crisis"],
+        outcomes=["cost-savings"],
+        barriers=["funding", "risk-aversion"],
+        source=False,
+    )
+    full.places.set([london, scotland, europe])
+    full.drivers.add(driver)
+    draft = DraftFactory(
+        title="A draft with nothing much",
+        sector=None,
+        start_year=None,
+        stage=Initiative.Stage.IDEA,
+        innovation_type="",
+        created_by=alice,
+        source=False,
+    )
+    draft.themes.clear()
+    draft.drivers.clear()
+    archived = InitiativeFactory(
+        status=Initiative.Status.ARCHIVED,
+        published_at=at("2021-06-30 23:59:59"),
+        pstw_id="PSTW-00043",
+        countries=["FR", "DE"],
+    )
+    InitiativeFactory(status=Initiative.Status.IN_REVIEW, published_at=None, updated_by=bob)
+    for organisation, role in zip(organisations, Partnership.Role.values, strict=False):
+        PartnershipFactory(
+            initiative=full, organisation=organisation, role=role, description=f"Rôle {role}"
+        )
+    # One organisation in two roles on the same initiative.
+    PartnershipFactory(initiative=draft, organisation=organisations[0], role="funder")
+    PartnershipFactory(initiative=draft, organisation=organisations[0], role="commissioner")
+    cited = SourceFactory(
+        initiative=full,
+        title="Évaluation finale ✓",
+        publisher="Stadt Zürich",
+        author="Zoë Müller",
+        url="https://example.org/évaluation",
+        published_on=date(2023, 5, 6),
+        accessed_on=date(2024, 1, 2),
+    )
+    SourceFactory(initiative=full, publisher="", url="", published_on=None, accessed_on=None)
+    MetricFactory(
+        initiative=full,
+        label="Kosten ✓",
+        value=Decimal("123456789012.34"),
+        unit="£",
+        direction=Metric.Direction.INCREASE,
+        baseline="2019 baseline ü",
+        period="3 years",
+        source=cited,
+    )
+    MetricFactory(initiative=full, value=Decimal("-0.50"), unit="pp", direction="no-change")
+    MetricFactory(initiative=archived, value=Decimal("7"), unit="", source=None)
+    # updated_at is auto_now, so only an update sets it to a moment of the test's choosing.
+    Initiative.objects.filter(pk=full.pk).update(updated_at=at("2024-04-01 09:10:11.000123"))
+    Initiative.objects.filter(pk=draft.pk).update(updated_at=at("2020-01-01 00:00:00"))
+    return {"full": full, "draft": draft, "archived": archived, "lead": lead}

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime, timedelta
+
 import factory
 from django.utils import timezone
 
@@ -122,3 +124,67 @@ class MetricFactory(factory.django.DjangoModelFactory):
     value = 25
     unit = "%"
     direction = Metric.Direction.DECREASE
+
+
+def at(moment):
+    return datetime.fromisoformat(moment).replace(tzinfo=UTC)
+
+
+# -- catalogues built of them --------------------------------------------------------------
+
+
+def tagged_catalogue(count):
+    """Initiatives with several tags, places and partners each: what N+1 queries feed on."""
+    initiatives = []
+    for n in range(count):
+        initiative = InitiativeFactory(
+            themes=["cloud", "data-analytics", "open-data"],
+            drivers=["technology", "crisis"],
+            outcomes=["cost-savings", "service-quality"],
+            barriers=["funding"],
+            countries=["GB", "EE"],
+            start_year=2010 + n % 10,
+        )
+        PartnershipFactory(initiative=initiative)
+        PartnershipFactory(initiative=initiative, role="funder")
+        MetricFactory(initiative=initiative)
+        initiatives.append(initiative)
+    return initiatives
+
+
+def varied_initiatives(count=24):
+    """Published initiatives differing in everything the list filters and sorts by, plus a
+    draft, an archived and an in-review record tagged like them (never to be seen)."""
+    council = OrganisationFactory(name="Anytown Council", kind="local-authority")
+    ministry = OrganisationFactory(name="Ministry of Housing", kind="central-government")
+    themes = ["cloud", "open-data", "data-analytics", "skills", "digital-services"]
+    sectors = ["health", "general-public-services", "education"]
+    stages = ["pilot", "implemented", "scaled"]
+    now = timezone.now()
+    created = []
+    for n in range(count):
+        created.append(
+            InitiativeFactory(
+                title=f"{['Housing', 'Benefits', 'Transport', 'Library'][n % 4]} project {n:02}",
+                summary=["Repairs booked online.", "Housing data opened.", "Chatbot."][n % 3],
+                lead_organisation=[council, ministry][n % 2],
+                themes=[themes[n % 5], themes[(n + 2) % 5]],
+                drivers=[["crisis"], ["technology"], ["crisis", "technology"]][n % 3],
+                outcomes=[["cost-savings"], ["service-quality"]][n % 2],
+                barriers=[[], ["funding"], ["skills-gap"]][n % 3],
+                sector=term(Sector, sectors[n % 3]),
+                stage=stages[n % 3],
+                countries=[["GB"], ["EE"], ["GB", "FR"]][n % 3],
+                start_year=2010 + n % 10,
+                published_at=now - timedelta(days=n),
+            )
+        )
+    for status in ("draft", "in-review", "archived"):
+        DraftFactory(
+            title=f"Hidden {status} housing project",
+            status=status,
+            lead_organisation=council,
+            themes=["cloud"],
+            countries=["GB"],
+        )
+    return created

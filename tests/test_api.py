@@ -2,23 +2,20 @@
 
 import re
 from collections import Counter
-from datetime import timedelta
 
 import pytest
 import schemathesis
 from django.contrib.staticfiles import finders
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
-from django.utils import timezone
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-import tests.test_views
 from catalogue.facets import TAXONOMIES
-from catalogue.models import Initiative, Partnership, Place, Sector, Theme
+from catalogue.models import Initiative, Partnership, Place, Theme
 from catalogue.views import public_organisations
 from tests.factories import (
     DraftFactory,
@@ -27,7 +24,9 @@ from tests.factories import (
     OrganisationFactory,
     PartnershipFactory,
     SourceFactory,
+    tagged_catalogue,
     term,
+    varied_initiatives,
 )
 
 pytestmark = pytest.mark.django_db
@@ -51,44 +50,6 @@ def get(client, url, data=None, status=200):
 
 def slugs(body):
     return [item["slug"] for item in body["results"]]
-
-
-def varied_catalogue(count=24):
-    """Published initiatives differing in everything the list filters and sorts by, plus a
-    draft, an archived and an in-review record tagged like them (never to be seen)."""
-    council = OrganisationFactory(name="Anytown Council", kind="local-authority")
-    ministry = OrganisationFactory(name="Ministry of Housing", kind="central-government")
-    themes = ["cloud", "open-data", "data-analytics", "skills", "digital-services"]
-    sectors = ["health", "general-public-services", "education"]
-    stages = ["pilot", "implemented", "scaled"]
-    now = timezone.now()
-    created = []
-    for n in range(count):
-        created.append(
-            InitiativeFactory(
-                title=f"{['Housing', 'Benefits', 'Transport', 'Library'][n % 4]} project {n:02}",
-                summary=["Repairs booked online.", "Housing data opened.", "Chatbot."][n % 3],
-                lead_organisation=[council, ministry][n % 2],
-                themes=[themes[n % 5], themes[(n + 2) % 5]],
-                drivers=[["crisis"], ["technology"], ["crisis", "technology"]][n % 3],
-                outcomes=[["cost-savings"], ["service-quality"]][n % 2],
-                barriers=[[], ["funding"], ["skills-gap"]][n % 3],
-                sector=term(Sector, sectors[n % 3]),
-                stage=stages[n % 3],
-                countries=[["GB"], ["EE"], ["GB", "FR"]][n % 3],
-                start_year=2010 + n % 10,
-                published_at=now - timedelta(days=n),
-            )
-        )
-    for status in ("draft", "in-review", "archived"):
-        DraftFactory(
-            title=f"Hidden {status} housing project",
-            status=status,
-            lead_organisation=council,
-            themes=["cloud"],
-            countries=["GB"],
-        )
-    return created
 
 
 # -- every endpoint -------------------------------------------------------------------
@@ -295,7 +256,7 @@ def test_every_link_given_leads_somewhere(client):
 
 
 def test_unpublished_initiatives_are_invisible(client):
-    varied_catalogue(3)
+    varied_initiatives(3)
     hidden = Initiative.objects.exclude(status="published")
     assert hidden.count() == 3
     body = get(client, LIST, {"q": "hidden"})
@@ -352,7 +313,7 @@ def test_related_initiatives_are_published_only(client):
     ],
 )
 def test_results_and_order_equal_the_public_list(client, settings, query):
-    varied_catalogue()
+    varied_initiatives()
     settings.CATALOGUE_PAGE_SIZE = 5
     first = get(client, f"{LIST}?{query}")
     html = client.get(f"{HTML_LIST}?{query}")
@@ -368,7 +329,7 @@ def test_results_and_order_equal_the_public_list(client, settings, query):
 
 
 def test_pages_link_to_each_other_keeping_the_query(client, settings):
-    varied_catalogue(12)
+    varied_initiatives(12)
     settings.CATALOGUE_PAGE_SIZE = 5
     query = {"stage": ["pilot", "scaled"], "sort": "title"}
     body = get(client, LIST, query)
@@ -499,9 +460,9 @@ DETAIL_QUERIES += ["outcomes", "barriers", "places", "partnerships with organisa
 DETAIL_QUERIES += ["metrics", "sources", "the sources' quotes", "related initiatives"]
 
 
-def tagged_catalogue(count):
+def twice_measured_catalogue(count):
     """The list tests' tagged catalogue, with a second metric each: what N+1 feeds on."""
-    for initiative in tests.test_views.tagged_catalogue(count):
+    for initiative in tagged_catalogue(count):
         MetricFactory(initiative=initiative, label="Time saved")
 
 
@@ -530,7 +491,7 @@ def test_list_query_count_is_constant(
     client, settings, django_assert_num_queries, query, page_size
 ):
     settings.CATALOGUE_PAGE_SIZE = page_size
-    tagged_catalogue(30)
+    twice_measured_catalogue(30)
     get(client, LIST, query)
     # The facets' coverage is one more query (on PostgreSQL, cached: the catalogue version
     # that keys it); a vocabulary filter reads the vocabularies once (on SQLite one query,
@@ -544,7 +505,7 @@ def test_list_query_count_is_constant(
 
 
 def test_detail_query_count(client, django_assert_num_queries):
-    tagged_catalogue(3)
+    twice_measured_catalogue(3)
     initiative = Initiative.objects.first()
     with django_assert_num_queries(len(DETAIL_QUERIES)):
         body = get(client, f"{LIST}{initiative.slug}/")
@@ -553,7 +514,7 @@ def test_detail_query_count(client, django_assert_num_queries):
 
 
 def test_organisation_and_taxonomy_query_counts(client, django_assert_num_queries):
-    tagged_catalogue(10)
+    twice_measured_catalogue(10)
     organisation = Initiative.objects.first().lead_organisation
     with django_assert_num_queries(2):  # the count; the page
         assert get(client, f"{API}organisations/")["count"] == 30
@@ -721,8 +682,8 @@ def wsgi_app(db):
 @pytest.fixture
 def api_schema(wsgi_app):
     """The served schema, loaded through the WSGI app, over a catalogue worth exploring."""
-    varied_catalogue(8)
-    tagged_catalogue(2)
+    varied_initiatives(8)
+    twice_measured_catalogue(2)
     return schemathesis.openapi.from_wsgi(f"{API}schema/?format=json", wsgi_app)
 
 

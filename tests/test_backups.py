@@ -8,7 +8,6 @@
   format and refusals are tested in tests/test_catalogue_transfer.py.
 """
 
-import importlib
 import os
 import re
 import shutil
@@ -23,7 +22,7 @@ import reversion
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.management import call_command
@@ -37,10 +36,11 @@ from catalogue.models import Initiative
 from catalogue.search import rank, search
 from tests.admin_support import member_of
 from tests.factories import InitiativeFactory
+from tests.readers import export, import_, snapshot
 from tests.support import require
-from tests.test_catalogue_transfer import catalogue, export, import_, snapshot, users  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+# The transaction=True tests empty every table: put the reference data back (conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reference_data")]
 
 ON_POSTGRES = connection.vendor == "postgresql"
 SCRIPT = settings.BASE_DIR / "ops" / "backup.py"
@@ -56,37 +56,8 @@ postgres_only = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def reference_data(django_db_setup, django_db_blocker):
-    """A transaction=True test ends by emptying every table: put the session's taxonomies and
-    the migrations' groups (0005, and 0012's quote permissions) back for the tests after it
-    (and make sure they are there)."""
-
-    def load():
-        call_command("loaddata", settings.BASE_DIR / "fixtures" / "taxonomies.json", verbosity=0)
-        groups = importlib.import_module("catalogue.migrations.0005_editor_and_publisher_groups")
-        quotes = importlib.import_module(
-            "catalogue.migrations.0012_quote_permissions_outcome_none_reported_version_triggers"
-        )
-        for name, codenames in groups.GROUPS.items():
-            group, created = Group.objects.get_or_create(name=name)
-            if created:
-                group.permissions.set(
-                    Permission.objects.filter(
-                        content_type__app_label="catalogue",
-                        codename__in=[*codenames, *quotes.QUOTE_PERMISSIONS],
-                    )
-                )
-
-    with django_db_blocker.unblock():
-        load()
-    yield
-    with django_db_blocker.unblock():
-        load()
-
-
 @pytest.fixture
-def with_history(catalogue, client):  # noqa: F811
+def with_history(catalogue, client):
     """The transfer tests' catalogue (every status, partners, sources, metrics, tags), with
     history revisions by an editor who is signed in (so there is a session too)."""
     editor = member_of("Editors", "eddie")

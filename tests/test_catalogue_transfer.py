@@ -6,13 +6,11 @@ import json
 import re
 import sys
 from collections import defaultdict
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import datetime
 from types import GeneratorType
 
 import pytest
 from django.apps import apps
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
@@ -35,14 +33,12 @@ from catalogue.models import (
 from catalogue.search import search
 from catalogue.transfer import JSONStream, JSONStreamError, evaluate
 from tests.factories import (
-    DraftFactory,
     InitiativeFactory,
     MetricFactory,
     OrganisationFactory,
     PartnershipFactory,
-    SourceFactory,
-    term,
 )
+from tests.readers import DERIVED, export, import_, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -62,29 +58,6 @@ SECTIONS = [
     "quotes",
     "metrics",
 ]
-# What the database derives, so neither exported nor compared.
-DERIVED = {"search_vector"}
-
-
-def snapshot():
-    """Every row of every catalogue model, field by field, with the id sets of its
-    many-to-many fields; read generically from _meta, so that a field or model added later
-    is compared too (and a round trip that forgets it fails)."""
-    data = {}
-    for model in apps.get_app_config("catalogue").get_models():
-        meta = model._meta
-        if not meta.managed:
-            continue  # the catalogue version row, which is not catalogue data
-        attnames = [f.attname for f in meta.concrete_fields if f.name not in DERIVED]
-        rows = {row[meta.pk.attname]: row for row in model._default_manager.values(*attnames)}
-        for m2m in meta.many_to_many:
-            for row in rows.values():
-                row[m2m.name] = set()
-            for pk, target in model._default_manager.values_list("pk", m2m.name):
-                if target is not None:
-                    rows[pk][m2m.name].add(target)
-        data[meta.label] = rows
-    return data
 
 
 def empty_catalogue(reference_data=False):
@@ -92,141 +65,10 @@ def empty_catalogue(reference_data=False):
         model._default_manager.all().delete()
 
 
-def export(path, **options):
-    out, err = io.StringIO(), io.StringIO()
-    call_command("export_catalogue", str(path), stdout=out, stderr=err, **options)
-    return out.getvalue(), err.getvalue()
-
-
-def import_(path, **options):
-    out, err = io.StringIO(), io.StringIO()
-    call_command("import_catalogue", str(path), stdout=out, stderr=err, **options)
-    return out.getvalue(), err.getvalue()
-
-
 def import_error(path):
     with pytest.raises(CommandError) as error:
         import_(path)
     return str(error.value)
-
-
-def at(moment):
-    return datetime.fromisoformat(moment).replace(tzinfo=UTC)
-
-
-@pytest.fixture
-def users(django_user_model):
-    return {
-        "alice": django_user_model.objects.create_user("alice"),
-        "bøb": django_user_model.objects.create_user("bøb"),
-    }
-
-
-@pytest.fixture
-def catalogue(seed_catalogue, users):
-    """The seed catalogue, and records using every field, state and kind of link."""
-    alice, bob = users["alice"], users["bøb"]
-    driver = Driver.objects.create(
-        name="Ünïcode driver ✓", slug="unicode-driver", description="Ça marche — 東京"
-    )
-    london = Place.objects.get(country="GB", region=Place.Region.LONDON)
-    scotland = Place.objects.get(country="GB", region=Place.Region.SCOTLAND)
-    europe = Place.objects.create(country="EU")
-    organisations = [
-        OrganisationFactory(kind=kind, country=country, website=website)
-        for kind, country, website in zip(
-            Organisation.Kind.values,
-            ["GB", "", "EU", "CH", "FR", "GB", "US", "DE", "GB", "IE", "", "NL", "GB", ""],
-            ["https://example.org/ü", "", "https://x.example", *[""] * 11],
-            strict=True,
-        )
-    ]
-    lead = OrganisationFactory(
-        name="Stadt Zürich — Digitalisierung", slug="stadt-zurich", country="CH", website=""
-    )
-    full = InitiativeFactory(
-        title="Bürgerservice digital: Zürich ✓ 東京",
-        slug="burgerservice-zurich",
-        summary="Ein Bürgerservice, der „einfach“ funktioniert — façade of 東京.",
-        challenge="**Markdown** challenge\nwith lines",
-        approach="Approach ✓",
-        results="Results: 25 % fewer calls",
-        lessons="Lessons, including what did not work",
-        lead_organisation=lead,
-        sector=term(Sector, "health"),
-        innovation_type=Initiative.InnovationType.ANTICIPATORY,
-        stage=Initiative.Stage.PILOT,
-        start_year=2019,
-        end_year=2023,
-        website="https://www.stadt-zuerich.ch/bürgerservice",
-        nuts_code="UKM75",
-        collaboration_type=Initiative.CollaborationType.GOVTECH,
-        funding=Initiative.Funding.EU,
-        pstw_id="PSTW-00042",
-        evidence_level=Initiative.EvidenceLevel.INDEPENDENT,
-        published_at=at("2024-03-01 12:30:15.123456"),
-        created_at=at("2023-11-02 08:00:01.654321"),
-        created_by=alice,
-        updated_by=bob,
-        themes=["cloud", "open-data"],
-        drivers=["technology", "crisis"],
-        outcomes=["cost-savings"],
-        barriers=["funding", "risk-aversion"],
-        source=False,
-    )
-    full.places.set([london, scotland, europe])
-    full.drivers.add(driver)
-    draft = DraftFactory(
-        title="A draft with nothing much",
-        sector=None,
-        start_year=None,
-        stage=Initiative.Stage.IDEA,
-        innovation_type="",
-        created_by=alice,
-        source=False,
-    )
-    draft.themes.clear()
-    draft.drivers.clear()
-    archived = InitiativeFactory(
-        status=Initiative.Status.ARCHIVED,
-        published_at=at("2021-06-30 23:59:59"),
-        pstw_id="PSTW-00043",
-        countries=["FR", "DE"],
-    )
-    InitiativeFactory(status=Initiative.Status.IN_REVIEW, published_at=None, updated_by=bob)
-    for organisation, role in zip(organisations, Partnership.Role.values, strict=False):
-        PartnershipFactory(
-            initiative=full, organisation=organisation, role=role, description=f"Rôle {role}"
-        )
-    # One organisation in two roles on the same initiative.
-    PartnershipFactory(initiative=draft, organisation=organisations[0], role="funder")
-    PartnershipFactory(initiative=draft, organisation=organisations[0], role="commissioner")
-    cited = SourceFactory(
-        initiative=full,
-        title="Évaluation finale ✓",
-        publisher="Stadt Zürich",
-        author="Zoë Müller",
-        url="https://example.org/évaluation",
-        published_on=date(2023, 5, 6),
-        accessed_on=date(2024, 1, 2),
-    )
-    SourceFactory(initiative=full, publisher="", url="", published_on=None, accessed_on=None)
-    MetricFactory(
-        initiative=full,
-        label="Kosten ✓",
-        value=Decimal("123456789012.34"),
-        unit="£",
-        direction=Metric.Direction.INCREASE,
-        baseline="2019 baseline ü",
-        period="3 years",
-        source=cited,
-    )
-    MetricFactory(initiative=full, value=Decimal("-0.50"), unit="pp", direction="no-change")
-    MetricFactory(initiative=archived, value=Decimal("7"), unit="", source=None)
-    # updated_at is auto_now, so only an update sets it to a moment of the test's choosing.
-    Initiative.objects.filter(pk=full.pk).update(updated_at=at("2024-04-01 09:10:11.000123"))
-    Initiative.objects.filter(pk=draft.pk).update(updated_at=at("2020-01-01 00:00:00"))
-    return {"full": full, "draft": draft, "archived": archived, "lead": lead}
 
 
 @pytest.mark.parametrize("reference_data", ["kept", "emptied"])

@@ -13,11 +13,9 @@ from hypothesis import strategies as st
 
 from tests.admin_support import client_for, member_of
 from tests.factories import InitiativeFactory, PartnershipFactory
-from tests.test_hostile_input import HOSTILE, RAW, percent, query_strings, send, timings
+from tests.hostile import HOSTILE, RAW, percent, query_strings, send
 
 pytestmark = pytest.mark.django_db
-
-__all__ = ["timings"]  # the fixture, shared with the public pages' tests
 
 ADMIN = "/admin/"
 AUTOCOMPLETE = (

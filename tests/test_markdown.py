@@ -1,19 +1,7 @@
 import pytest
 
 from catalogue.markdown import render_markdown
-
-PAYLOADS = [
-    "<script>alert(1)</script>",
-    '<img src=x onerror="alert(1)">',
-    "[click](javascript:alert(1))",
-    '<a href="javascript:alert(1)">x</a>',
-    '<svg onload="alert(1)"></svg>',
-    '<iframe src="https://evil.example"></iframe>',
-    "<style>body{display:none}</style>",
-    '<p style="background:url(javascript:alert(1))">x</p>',
-    "[x](JaVaScRiPt:alert(1))",
-    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
-]
+from tests.hostile import PAYLOADS
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

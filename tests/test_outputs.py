@@ -5,7 +5,6 @@ import json
 import random
 import re
 import urllib.robotparser
-import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -41,60 +40,20 @@ from tests.factories import (
     SourceFactory,
     term,
 )
+from tests.hostile import DANGEROUS
+from tests.readers import body, csv_records, csv_rows, json_document, listed, xml_of
 
 pytestmark = pytest.mark.django_db
 
-LIST = "/initiatives/"
 CSV = "/initiatives/export.csv"
 JSON = "/initiatives/export.json"
 FEED = "/feeds/initiatives.atom"
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 ON_POSTGRES = connection.vendor == "postgresql"
 
 
 # -- reading the outputs ----------------------------------------------------------------------
-
-
-def body(response):
-    assert response.status_code == 200, response.status_code
-    return b"".join(response.streaming_content)
-
-
-def csv_rows(response):
-    text = body(response).decode("utf-8-sig")
-    return list(csv.reader(io.StringIO(text, newline="")))
-
-
-def csv_records(response):
-    header, *rows = csv_rows(response)
-    assert header == exports.COLUMNS
-    return [dict(zip(header, row, strict=True)) for row in rows]
-
-
-def json_document(response):
-    return json.loads(body(response))
-
-
-def listed(client, query):
-    """(total, slugs over every page, problems) as the HTML list shows them for `query`."""
-    slugs, page = [], 1
-    while True:
-        cache.clear()  # on PostgreSQL a cached page renders without rows in its context
-        response = client.get(LIST, {**query, "page": str(page)})
-        assert response.status_code == 200
-        slugs += [initiative.slug for initiative in response.context["initiatives"]]
-        if not response.context["page_obj"].has_next():
-            break
-        page += 1
-    problems = [p for p in response.context["problems"] if not p.startswith("There is no page")]
-    return response.context["total"], slugs, problems
-
-
-def xml_of(response):
-    assert response.status_code == 200
-    return ET.fromstring(response.content)
 
 
 # -- a catalogue to filter --------------------------------------------------------------------

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.factories import DraftFactory, InitiativeFactory
-from tests.test_outputs import csv_records, json_document, listed
+from tests.readers import csv_records, json_document, listed
 
 pytestmark = pytest.mark.django_db
 

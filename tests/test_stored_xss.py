@@ -7,7 +7,6 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 
 import pytest
 from django.conf import settings
@@ -22,46 +21,9 @@ from tests.factories import (
     PartnershipFactory,
     SourceFactory,
 )
-from tests.test_markdown import PAYLOADS
-from tests.test_outputs import DANGEROUS
+from tests.hostile import DANGEROUS, PAYLOADS, executable
 
 pytestmark = pytest.mark.django_db
-
-MARKER = "alert(1)"
-
-
-class Executable(HTMLParser):
-    """Collects what a browser would run: scripts, handlers, script URLs, embedded content."""
-
-    def __init__(self):
-        super().__init__()
-        self.found, self.in_script = [], False
-
-    def handle_starttag(self, tag, attrs):
-        if tag in {"iframe", "svg", "style", "object", "embed"}:
-            self.found.append(tag)
-        # Data blocks (JSON-LD) are never run; their escaping is checked separately.
-        kind = dict(attrs).get("type") or "text/javascript"
-        self.in_script = tag == "script" and "json" not in kind
-        for name, value in attrs:
-            if name.startswith("on"):
-                self.found.append(f"{tag} {name}")
-            script_url = value and re.match(r"\s*(javascript|data|vbscript):", value, re.I)
-            if name in {"href", "src", "action", "formaction"} and script_url:
-                self.found.append(f"{tag} {name}={value}")
-
-    def handle_data(self, data):
-        if self.in_script and MARKER in data:
-            self.found.append(f"script: {data[:40]}")
-
-    def handle_endtag(self, tag):
-        self.in_script = False
-
-
-def executable(html):
-    parser = Executable()
-    parser.feed(html)
-    return parser.found
 
 
 @pytest.fixture

@@ -8,30 +8,12 @@ from tests.factories import (
     MetricFactory,
     OrganisationFactory,
     PartnershipFactory,
+    tagged_catalogue,
 )
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/initiatives/"
-
-
-def tagged_catalogue(count):
-    """Initiatives with several tags, places and partners each: what N+1 queries feed on."""
-    initiatives = []
-    for n in range(count):
-        initiative = InitiativeFactory(
-            themes=["cloud", "data-analytics", "open-data"],
-            drivers=["technology", "crisis"],
-            outcomes=["cost-savings", "service-quality"],
-            barriers=["funding"],
-            countries=["GB", "EE"],
-            start_year=2010 + n % 10,
-        )
-        PartnershipFactory(initiative=initiative)
-        PartnershipFactory(initiative=initiative, role="funder")
-        MetricFactory(initiative=initiative)
-        initiatives.append(initiative)
-    return initiatives
 
 
 def test_home_shows_search_themes_and_latest(client):

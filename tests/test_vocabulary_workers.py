@@ -20,16 +20,15 @@ from django.db import connection
 from catalogue.models import Theme
 from tests.factories import InitiativeFactory
 from tests.support import Gunicorn, fetch, manage, production_env
-from tests.test_backups import reference_data  # emptied by transaction=True: put back
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
+    # transaction=True empties every table: the reference data is put back (conftest.py).
+    pytest.mark.usefixtures("reference_data"),
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="several app servers run on PostgreSQL"
     ),
 ]
-
-__all__ = ["reference_data"]
 
 # Enough requests that both workers answer some (the kernel shares connections out).
 REQUESTS = 24
