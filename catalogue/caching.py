@@ -34,8 +34,10 @@ def _end_request(**kwargs):
     _request.memo = None
 
 
-request_started.connect(_begin_request, dispatch_uid="catalogue-request-memo-begin")
-request_finished.connect(_end_request, dispatch_uid="catalogue-request-memo-end")
+def connect_signals():
+    """Start and end each request's memo (apps.py)."""
+    request_started.connect(_begin_request, dispatch_uid="catalogue-request-memo-begin")
+    request_finished.connect(_end_request, dispatch_uid="catalogue-request-memo-end")
 
 
 def per_request(name, compute):

@@ -44,20 +44,22 @@ TOP_OPTIONS = 8
 
 
 @dataclass(frozen=True)
-class Term:
+class VocabularyTerm:
+    """One term of a vocabulary (a theme, a driver...), as the filters and facets use it."""
+
     id: int
     slug: str
     name: str
 
 
 def terms(model):
-    """{slug: Term} for one taxonomy, ordered by name."""
+    """{slug: VocabularyTerm} for one taxonomy, ordered by name."""
     return vocabularies()[model._meta.model_name]
 
 
 def vocabularies():
-    """{model name: {slug: Term}} for every taxonomy, once per request (one query, or none
-    when the catalogue version's cache has them)."""
+    """{model name: {slug: VocabularyTerm}} for every taxonomy, once per request (one query,
+    or none when the catalogue version's cache has them)."""
     return caching.per_request(
         "vocabularies", lambda: caching.cached(caching.key(None, "terms"), _read_vocabularies)
     )
@@ -72,7 +74,7 @@ def _read_vocabularies():
         for model in TAXONOMIES.values()
     ]
     for kind, pk, slug, name in rows[0].union(*rows[1:], all=True).order_by("kind", "name"):
-        found[kind][slug] = Term(pk, slug, name)
+        found[kind][slug] = VocabularyTerm(pk, slug, name)
     return found
 
 
@@ -83,9 +85,11 @@ def _forget_terms(sender, **kwargs):
     caching.forget("vocabularies")
 
 
-for _model in TAXONOMIES.values():
-    post_save.connect(_forget_terms, sender=_model, dispatch_uid=f"terms-{_model.__name__}")
-    post_delete.connect(_forget_terms, sender=_model, dispatch_uid=f"terms-{_model.__name__}-d")
+def connect_signals():
+    """Forget this request's vocabularies when a term is saved or deleted (apps.py)."""
+    for model in TAXONOMIES.values():
+        post_save.connect(_forget_terms, sender=model, dispatch_uid=f"terms-{model.__name__}")
+        post_delete.connect(_forget_terms, sender=model, dispatch_uid=f"terms-{model.__name__}-d")
 
 
 # How to count each facet over a set of initiative ids (the CTE named by {ids}).

@@ -29,7 +29,9 @@ def uses_postgres():
 
 
 @dataclass(frozen=True)
-class Term:
+class QueryWord:
+    """A word or quoted phrase of a search, and whether it is excluded (-word)."""
+
     text: str
     negated: bool = False
 
@@ -48,7 +50,7 @@ def parse(text):
         token = token.removeprefix("-") if negated else token
         token = token.strip('"').strip()
         if token:
-            current.append(Term(token, negated))
+            current.append(QueryWord(token, negated))
     if current:
         groups.append(current)
     return groups

@@ -6,7 +6,7 @@ from django.http import QueryDict
 
 from catalogue.filters import InitiativeFilter
 from catalogue.models import Initiative
-from catalogue.search import Term, parse
+from catalogue.search import QueryWord, parse
 from tests.factories import InitiativeFactory, OrganisationFactory, PartnershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,11 +21,11 @@ def found(query, **extra):
 
 def test_parse_websearch_syntax():
     assert parse('chatbot "housing repairs" -pilot or council') == [
-        [Term("chatbot"), Term("housing repairs"), Term("pilot", negated=True)],
-        [Term("council")],
+        [QueryWord("chatbot"), QueryWord("housing repairs"), QueryWord("pilot", negated=True)],
+        [QueryWord("council")],
     ]
     assert parse("   ") == []
-    assert parse('"unclosed phrase') == [[Term("unclosed phrase")]]
+    assert parse('"unclosed phrase') == [[QueryWord("unclosed phrase")]]
 
 
 def test_title_match_ranks_above_body_match():
