@@ -43,8 +43,8 @@ def servers():
     app.start()
     proxy_port = free_port()
     site = (settings.BASE_DIR / "ops" / "nginx.conf").read_text()
+    # Both upstreams, pages and exports, at the one gunicorn (the file's default).
     site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{app.port};")
-    site = site.replace("server 127.0.0.1:8001;", f"server 127.0.0.1:{app.port};")  # one pool
     site = site.replace("listen 80;", f"listen 127.0.0.1:{proxy_port};")
     (directory / "nginx.conf").write_text(
         f"""
