@@ -15,12 +15,13 @@ buffering proxy in front of them (ops/nginx.conf), not here: a worker thread tha
 reading a request is held until it arrives.
 """
 
+import functools
 import math
 import re
 import threading
 
 from django.conf import settings
-from django.urls import resolve
+from django.urls import reverse
 from rest_framework.throttling import SimpleRateThrottle
 
 from catalogue import errors
@@ -36,17 +37,13 @@ def kind_of(request):
     """Which rate a request counts against: "exports", "api" or "pages"."""
     if request.path.startswith("/api/"):
         return "api"
-    match = request.resolver_match or _resolve(request.path_info)
-    if match is not None and match.url_name in EXPORTS:
-        return "exports"
-    return "pages"
+    return "exports" if request.path in export_paths() else "pages"
 
 
-def _resolve(path):
-    try:
-        return resolve(path)
-    except Exception:  # Resolver404, or a path no pattern takes
-        return None
+@functools.cache
+def export_paths():
+    """The exports' paths, reversed once: no URL resolving on every request."""
+    return frozenset(reverse(name) for name in EXPORTS)
 
 
 class ClientRate(SimpleRateThrottle):

@@ -19,6 +19,7 @@ from catalogue.models import (
     Place,
     Sector,
 )
+from tests.admin_support import member_of
 from tests.factories import (
     DraftFactory,
     InitiativeFactory,
@@ -245,3 +246,15 @@ def catalogue(seed_catalogue, users):
     Initiative.objects.filter(pk=full.pk).update(updated_at=at("2024-04-01 09:10:11.000123"))
     Initiative.objects.filter(pk=draft.pk).update(updated_at=at("2020-01-01 00:00:00"))
     return {"full": full, "draft": draft, "archived": archived, "lead": lead}
+
+
+@pytest.fixture
+def editor():
+    """A member of the Editors group (catalogue migration 0005)."""
+    return member_of("Editors", "edna")
+
+
+@pytest.fixture
+def publisher():
+    """A member of the Publishers group."""
+    return member_of("Publishers", "pablo")

@@ -11,7 +11,7 @@ from django.test import Client
 
 from catalogue import workflow
 from catalogue.models import Organisation, Proposal
-from tests.admin_support import client_for, form_data, member_of
+from tests.admin_support import client_for, form_data
 from tests.factories import DraftFactory, InitiativeFactory, OrganisationFactory, PartnershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,16 +21,6 @@ PROPOSALS = "/admin/catalogue/proposal/"
 OLD_NAME = "Anytown Council"
 NEW_WORD = "Zanzibarfix"
 NEW_NAME = f"{NEW_WORD} Borough Council"
-
-
-@pytest.fixture
-def editor():
-    return member_of("Editors", "edna")
-
-
-@pytest.fixture
-def publisher():
-    return member_of("Publishers", "pablo")
 
 
 @pytest.fixture

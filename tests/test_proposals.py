@@ -17,16 +17,6 @@ NEW_WORD = "Zanzibarfix"
 
 
 @pytest.fixture
-def editor():
-    return member_of("Editors", "edna")
-
-
-@pytest.fixture
-def publisher():
-    return member_of("Publishers", "pablo")
-
-
-@pytest.fixture
 def live():
     initiative = InitiativeFactory(
         title="Housing repairs online", slug="housing-repairs", themes=["cloud"]
