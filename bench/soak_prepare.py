@@ -140,9 +140,9 @@ def main(workdir):
     django.setup()
     from django.db.models import Max, Min
 
-    from catalogue.facets import TAXONOMIES
     from catalogue.filters import SORTS
     from catalogue.models import Initiative, Organisation, Place
+    from catalogue.vocabularies import BY_PARAM as TAXONOMIES
 
     rng = random.Random(2026)
     passwords = {name: secrets.token_urlsafe(18) for name in ("publisher", "editor")}

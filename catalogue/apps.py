@@ -8,7 +8,7 @@ class CatalogueConfig(AppConfig):
     def ready(self):
         # Signal handlers are connected here, once the app registry is ready, not whenever
         # a module happens to be imported.
-        from catalogue import caching, facets
+        from catalogue import caching, vocabularies
 
         caching.connect_signals()
-        facets.connect_signals()
+        vocabularies.connect_signals()

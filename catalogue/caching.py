@@ -85,12 +85,7 @@ def key(request, kind, *parts):
 
 def query_key(filterset, kind, *extra):
     """A cache key for this filter query (sort and page aside) in the current catalogue."""
-    query = sorted(
-        (name, sorted(values))
-        for name, values in filterset.data.lists()
-        if name in filterset.filters and name != "sort"
-    )
-    return key(filterset.request, kind, query, *extra)
+    return key(filterset.request, kind, filterset.applied_key(), *extra)
 
 
 def cached(key, compute):

@@ -1,7 +1,7 @@
 """CSV and JSON exports of exactly the set the initiative list shows, every page of it.
 
 `/initiatives/export.csv` and `/initiatives/export.json` take the list's query string as it
-is (`page` is ignored) and select, through `views.filter_initiatives`, the same published
+is (`page` is ignored) and select, through `InitiativeFilter.results`, the same published
 records in the same order. Both stream: the matching ids are read first (8 bytes each), then
 the records CHUNK_SIZE at a time, nine queries a chunk, so memory does not grow with the
 catalogue. The set is fixed when the export starts: a record published meanwhile is not in
@@ -75,9 +75,10 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from catalogue import facets, limits
+from catalogue.filters import InitiativeFilter
 from catalogue.models import Initiative, Metric, Organisation, Partnership, Place, Quote, Source
 from catalogue.templatetags.catalogue import web_link
-from catalogue.views import filter_initiatives
+from catalogue.vocabularies import VOCABULARIES
 
 CHUNK_SIZE = 1000
 COLUMNS = [
@@ -155,7 +156,8 @@ JOINED = {
     "kind": F("lead_organisation__kind"),
     "sector_name": F("sector__name"),
 }
-TAGS = {"themes": "theme", "drivers": "driver", "outcomes": "outcome", "barriers": "barrier"}
+# The vocabularies with several terms to an initiative: {Initiative field: term field}.
+TAGS = {v.field: v.name for v in VOCABULARIES if v.many}
 # Labels as get_FOO_display() gives them (the stored value when there is none).
 KINDS = dict(Organisation.Kind.choices)
 STAGES = dict(Initiative.Stage.choices)
@@ -424,8 +426,8 @@ def matching_ids(request):
 
     Only ids are held for the whole export: 800 kB for 100,000 records.
     """
-    filterset, queryset = filter_initiatives(request, Initiative.objects.published())
-    ids = array("q", queryset.values_list("pk", flat=True).iterator(chunk_size=10_000))
+    filterset = InitiativeFilter.for_request(request)
+    ids = array("q", filterset.results.values_list("pk", flat=True).iterator(chunk_size=10_000))
     return filterset, ids
 
 
@@ -462,20 +464,6 @@ def stream_json(head, ids, origin):
 # -- views ----------------------------------------------------------------------------------
 
 
-def applied_query(filterset):
-    """The filters actually applied (unusable values dropped), and the sort in use."""
-    used = {}
-    if filterset.is_bound:
-        for name in filterset.filters:
-            values = filterset.data.getlist(name)
-            if name == "sort" or not values:
-                continue
-            multiple = getattr(filterset.form.fields[name].widget, "allow_multiple_selected", False)
-            used[name] = values if multiple else values[-1]
-    used["sort"] = filterset.current_sort
-    return used
-
-
 def export(request, extension, content_type, body):
     """The response both formats share: headers, problems, and the body streamed (GET only).
 
@@ -497,7 +485,7 @@ def export(request, extension, content_type, body):
 def _export(request, extension, content_type, body):
     filterset, ids = matching_ids(request)
     origin = request.build_absolute_uri("/").rstrip("/")
-    query = applied_query(filterset)
+    query = filterset.applied_values()
     list_url = origin + reverse("initiative-list") + "?" + urlencode(query, doseq=True)
     head = {
         "count": len(ids),

@@ -2,172 +2,31 @@
 
 Each option of each facet shows how many results it would give with all the *other* active
 filters applied (so ticking a second theme widens, never empties, the theme facet). The
-counts and the total come from one SQL statement: one materialised id set per distinct
-combination of filters, grouped per facet from the narrow link tables.
+counts and the total come from one SQL statement (catalogue/counts.py).
 
 Counts are cached on PostgreSQL, keyed by the catalogue version (see CatalogueVersion).
-Taxonomy terms (slug, name, id) are read by many parts of every page: once per request, and
-on PostgreSQL through the cache under the catalogue version too, which the database's
-triggers change on any write to a vocabulary from any process (the admin, a shell,
-import_pstw), so every worker sees a renamed or added term on its next request.
 """
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
-from django.db.models import Q, Value
-from django.db.models.signals import post_delete, post_save
+from django.db.models import Q
 from django_countries import countries
 
 from catalogue import caching
-from catalogue.models import (
-    Barrier,
-    Driver,
-    Initiative,
-    Organisation,
-    Outcome,
-    Sector,
-    Theme,
-)
+from catalogue.counts import COVERAGE_SQL, FACET_SQL, TOTAL, Count, grouped, leaves_out
+from catalogue.filters import InitiativeFilter
+from catalogue.models import Initiative, Organisation
+from catalogue.vocabularies import BY_PARAM, PARAMS, terms
 
-TAXONOMIES = {
-    "theme": Theme,
-    "driver": Driver,
-    "outcome": Outcome,
-    "barrier": Barrier,
-    "sector": Sector,
-}
 # Facets with more options than this show the top ones and put the rest behind "show all".
 TOP_OPTIONS = 8
-
-
-@dataclass(frozen=True)
-class VocabularyTerm:
-    """One term of a vocabulary (a theme, a driver...), as the filters and facets use it."""
-
-    id: int
-    slug: str
-    name: str
-
-
-def terms(model):
-    """{slug: VocabularyTerm} for one taxonomy, ordered by name."""
-    return vocabularies()[model._meta.model_name]
-
-
-def vocabularies():
-    """{model name: {slug: VocabularyTerm}} for every taxonomy, once per request (one query,
-    or none when the catalogue version's cache has them)."""
-    return caching.per_request(
-        "vocabularies", lambda: caching.cached(caching.key(None, "terms"), _read_vocabularies)
-    )
-
-
-def _read_vocabularies():
-    found = {model._meta.model_name: {} for model in TAXONOMIES.values()}
-    rows = [
-        model.objects.order_by()
-        .annotate(kind=Value(model._meta.model_name))
-        .values_list("kind", "pk", "slug", "name")
-        for model in TAXONOMIES.values()
-    ]
-    for kind, pk, slug, name in rows[0].union(*rows[1:], all=True).order_by("kind", "name"):
-        found[kind][slug] = VocabularyTerm(pk, slug, name)
-    return found
-
-
-def _forget_terms(sender, **kwargs):
-    # This request's own change (the admin's next read in it sees the new term); other
-    # requests and processes follow the catalogue version.
-    caching.forget("version")
-    caching.forget("vocabularies")
-
-
-def connect_signals():
-    """Forget this request's vocabularies when a term is saved or deleted (apps.py)."""
-    for model in TAXONOMIES.values():
-        post_save.connect(_forget_terms, sender=model, dispatch_uid=f"terms-{model.__name__}")
-        post_delete.connect(_forget_terms, sender=model, dispatch_uid=f"terms-{model.__name__}-d")
-
-
-# How to count each facet over a set of initiative ids (the CTE named by {ids}).
-_LINK_COUNT = """
-    SELECT l.{col}::text AS k, COUNT(*) AS n
-      FROM {table} l JOIN {{ids}} s ON s.id = l.initiative_id
-     GROUP BY l.{col}"""
-_COLUMN_COUNT = """
-    SELECT i.{col}::text AS k, COUNT(*) AS n
-      FROM catalogue_initiative i JOIN {{ids}} s ON s.id = i.id
-     GROUP BY i.{col}"""
-COUNTS_SQL = {
-    **{
-        name: _LINK_COUNT.format(
-            col=f"{name}_id",
-            table=Initiative._meta.get_field(field).remote_field.through._meta.db_table,
-        )
-        for name, field in (
-            ("theme", "themes"),
-            ("driver", "drivers"),
-            ("outcome", "outcomes"),
-            ("barrier", "barriers"),
-        )
-    },
-    "sector": _COLUMN_COUNT.format(col="sector_id"),
-    "stage": _COLUMN_COUNT.format(col="stage"),
-    "kind": """
-    SELECT o.kind AS k, COUNT(*) AS n
-      FROM catalogue_initiative i JOIN {ids} s ON s.id = i.id
-      JOIN catalogue_organisation o ON o.id = i.lead_organisation_id
-     GROUP BY o.kind""",
-    "evidence": _COLUMN_COUNT.format(col="evidence_level"),
-    "innovation_type": _COLUMN_COUNT.format(col="innovation_type"),
-    "measured": """
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM catalogue_metric m WHERE m.initiative_id = s.id)
-                THEN 'yes' ELSE 'no' END AS k, COUNT(*) AS n
-      FROM {ids} s
-     GROUP BY 1""",
-    "start_year": _COLUMN_COUNT.format(col="start_year"),
-    # An initiative may name several places in one country: count it once.
-    "country": """
-    SELECT p.country AS k, COUNT(DISTINCT l.initiative_id) AS n
-      FROM catalogue_initiative_places l JOIN {ids} s ON s.id = l.initiative_id
-      JOIN catalogue_place p ON p.id = l.place_id
-     GROUP BY p.country""",
-}
-# How many of a set of initiatives record each facet at all: absence is "not recorded",
-# not zero (most imported records have no barrier).
-_LINK_COVERED = (
-    "SELECT COUNT(DISTINCT l.initiative_id) FROM {table} l JOIN {{ids}} s ON s.id = l.initiative_id"
-)
-_COLUMN_COVERED = (
-    "SELECT COUNT(*) FROM catalogue_initiative i JOIN {{ids}} s ON s.id = i.id WHERE {where}"
-)
-COVERAGE_SQL = {
-    **{
-        name: _LINK_COVERED.format(
-            table=Initiative._meta.get_field(field).remote_field.through._meta.db_table
-        )
-        for name, field in (
-            ("theme", "themes"),
-            ("driver", "drivers"),
-            ("outcome", "outcomes"),
-            ("barrier", "barriers"),
-            ("country", "places"),
-        )
-    },
-    "sector": _COLUMN_COVERED.format(where="i.sector_id IS NOT NULL"),
-    "stage": _COLUMN_COVERED.format(where="i.stage <> ''"),
-    "kind": """SELECT COUNT(*) FROM catalogue_initiative i JOIN {ids} s ON s.id = i.id
-      JOIN catalogue_organisation o ON o.id = i.lead_organisation_id WHERE o.kind <> 'other'""",
-}
 # The key of the coverage figures among the counts.
 COVERAGE = "recorded"
 
 # Organisations: each initiative counts once for each organisation that led it or took part.
 # Only the biggest ORGANISATION_OPTIONS come back, and those chosen or found by the facet's
-# own search ({wanted}): a catalogue has far too many organisations to list them all.
+# own search (the CTE `wanted`): a catalogue has far too many organisations to list them all.
 ORGANISATION_OPTIONS = 50
 ORGANISATION_COUNT = """
     SELECT k, COUNT(DISTINCT initiative) AS n FROM (
@@ -179,29 +38,35 @@ ORGANISATION_COUNT = """
     ) AS o
      GROUP BY k"""
 ORGANISATION_SQL = f"""
+    SELECT k::text AS k, n FROM (
     SELECT * FROM ({ORGANISATION_COUNT} ORDER BY n DESC, k LIMIT {ORGANISATION_OPTIONS}) AS top
     UNION ALL
-    SELECT * FROM ({ORGANISATION_COUNT}) AS asked WHERE k IN (SELECT id FROM {{wanted}})"""
-LABELS = {
-    "theme": "Theme",
-    "driver": "Driver",
-    "outcome": "Outcome",
-    "barrier": "Barrier",
-    "sector": "Sector",
-    "stage": "Stage",
-    "country": "Country",
-    "kind": "Type of lead organisation",
-    "evidence": "Evidence level",
-    "innovation_type": "Innovation type",
-    "measured": "Measured results",
-    "organisation": "Organisation",
-}
-# The filters a facet's counts leave out (its own, by default): the start-year counts are
-# for the years outside the chosen range too.
-FILTERS_OF = {"start_year": ("year_from", "year_to")}
-# Shown in the panel as a range, not as checkboxes.
+    SELECT * FROM ({ORGANISATION_COUNT}) AS asked WHERE k IN (SELECT id FROM wanted)) AS o"""
+# The facets of the panel, in its order; each is the filter of the same name.
+FACETS = (
+    *PARAMS,
+    "stage",
+    "country",
+    "kind",
+    "evidence",
+    "innovation_type",
+    "measured",
+    "organisation",
+)
+# Counted for the panel, shown as a range, not as checkboxes.
 RANGES = {"start_year"}
 MEASURED = [("yes", "With measured results"), ("no", "No measured results")]
+FIGURES = {
+    "total": Count(TOTAL),
+    **{name: Count(sql, leaves_out(name)) for name, sql in FACET_SQL.items()},
+    **{f"covered_{name}": Count(sql) for name, sql in COVERAGE_SQL.items()},
+    "organisation": Count(ORGANISATION_SQL, ("organisation",)),
+}
+
+
+def label(name):
+    """A facet's label: its filter's ("Theme", "Type of lead organisation")."""
+    return InitiativeFilter.base_filters[name].label
 
 
 def count(filterset):
@@ -216,52 +81,18 @@ def count(filterset):
 
 
 def _count(filterset):
-    active = filterset.active_facets()
-    # One id set for all filters, plus one per active facet without its own filter.
-    id_sets = {None: filterset.queryset_without()}
-    for name in [*COUNTS_SQL, "organisation"]:
-        skipped = FILTERS_OF.get(name, (name,))
-        if active.intersection(skipped):
-            id_sets[name] = filterset.queryset_without(*skipped)
-    materialised = " MATERIALIZED" if connection.vendor == "postgresql" else ""
-    ctes, params = [], []
-    aliases = {}
-    for index, (name, queryset) in enumerate(id_sets.items()):
-        sql, sql_params = queryset.order_by().values("pk").query.sql_with_params()
-        aliases[name] = f"ids{index}"
-        ctes.append(f"ids{index}(id) AS{materialised} ({sql})")
-        params.extend(sql_params)
-    parts = ["SELECT 'total' AS f, '' AS k, COUNT(*) AS n FROM ids0"]
-    for name, template in COUNTS_SQL.items():
-        ids = aliases[name] if name in aliases else aliases[None]
-        parts.append(f"SELECT '{name}' AS f, k, n FROM ({template.format(ids=ids)}) AS c_{name}")
-    for name, template in COVERAGE_SQL.items():
-        covered = template.format(ids=aliases[None])
-        parts.append(f"SELECT '{COVERAGE}' AS f, '{name}' AS k, ({covered}) AS n")
     try:
         wanted_sql, wanted_params = wanted_organisations(filterset).query.sql_with_params()
     except EmptyResultSet:  # none chosen, no search
         wanted_sql, wanted_params = "SELECT CAST(NULL AS integer) WHERE 1 = 0", ()
-    ctes.append(f"wanted(id) AS ({wanted_sql})")
-    params.extend(wanted_params)
-    ids = aliases.get("organisation", aliases[None])
-    parts.append(
-        "SELECT 'organisation' AS f, k::text AS k, n FROM "
-        f"({ORGANISATION_SQL.format(ids=ids, wanted='wanted')}) AS c_organisation"
-    )
-    sql = f"WITH {', '.join(ctes)} " + " UNION ALL ".join(parts)
-    if connection.vendor == "sqlite":
-        sql = sql.replace("::text", "")
-    counts = {name: {} for name in [*COUNTS_SQL, "organisation", COVERAGE]}
-    total = 0
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for facet, key, n in cursor.fetchall():
-            if facet == "total":
-                total = n
-            elif key is not None:
-                counts[facet][str(key)] = n
-    return total, counts
+    found = grouped(filterset, FIGURES, [("wanted", wanted_sql, wanted_params)])
+    result = {name: {} for name in [*FACET_SQL, "organisation", COVERAGE]}
+    for name, by_key in found.items():
+        if name.startswith("covered_"):
+            result[COVERAGE].update(by_key)
+        elif name != "total":
+            result[name] = {key: n for key, n in by_key.items() if key is not None}
+    return found["total"].get("", 0), result
 
 
 def wanted_organisations(filterset):
@@ -304,10 +135,8 @@ class Option(NamedTuple):
 
 def options(name, counts, selected):
     """The options of one facet, selected ones always kept."""
-    if name in TAXONOMIES:
-        items = [
-            (t.slug, t.name, counts.get(str(t.id), 0)) for t in terms(TAXONOMIES[name]).values()
-        ]
+    if name in BY_PARAM:
+        items = [(t.slug, t.name, counts.get(str(t.id), 0)) for t in terms(name).values()]
     elif name == "stage":
         items = [(v, label, counts.get(v, 0)) for v, label in Initiative.Stage.choices]
     elif name == "kind":
@@ -337,7 +166,7 @@ def facets(filterset, counts, total):
     come before the fold.
     """
     panel = []
-    for name, label in LABELS.items():
+    for name in FACETS:
         selected = set(filterset.data.getlist(name))
         if name == "organisation":
             search = filterset.organisation_search
@@ -345,7 +174,7 @@ def facets(filterset, counts, total):
             panel.append(
                 {
                     "name": name,
-                    "label": label,
+                    "label": label(name),
                     "options": found,
                     "top": len(found),
                     "selected": len(selected),
@@ -374,7 +203,7 @@ def facets(filterset, counts, total):
         panel.append(
             {
                 "name": name,
-                "label": label,
+                "label": label(name),
                 "options": all_options,
                 "top": top,
                 "selected": len(selected),
@@ -389,6 +218,6 @@ def facets(filterset, counts, total):
 def coverage(total, counts):
     """{facet: {"label", "recorded", "of"}}: how many of the results record each facet."""
     return {
-        name: {"label": label, "recorded": counts[COVERAGE].get(name, 0), "of": total}
-        for name, label in LABELS.items()
+        name: {"label": label(name), "recorded": counts[COVERAGE].get(name, 0), "of": total}
+        for name in FACETS
     }

@@ -1,7 +1,7 @@
 """An Atom feed of newly published initiatives for any filter of the list.
 
 `/feeds/initiatives.atom?theme=cloud&stage=pilot` selects with the list's filters (through
-`views.filter_initiatives`), always newest published first, the latest FEED_SIZE. A reader
+`InitiativeFilter.results`), always newest published first, the latest FEED_SIZE. A reader
 subscribed to a filtered list hears about every case study that joins it.
 """
 
@@ -12,12 +12,10 @@ from django.contrib.syndication.views import Feed
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
-from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from catalogue import caching
-from catalogue.models import Initiative
-from catalogue.views import filter_initiatives
+from catalogue.filters import InitiativeFilter
 
 FEED_SIZE = 50
 # Characters XML 1.0 cannot carry at all; a search for "%00" or an imported title with a
@@ -33,18 +31,13 @@ class InitiativeFeed(Feed):
     feed_type = Atom1Feed
 
     def get_object(self, request):
-        filterset, queryset = filter_initiatives(request, Initiative.objects.published())
-        # The filters in use, for the list page's link; the feed has its own order.
-        query = [
-            (name, value)
-            for name, values in (filterset.data.lists() if filterset.is_bound else [])
-            if name in filterset.filters and name != "sort"
-            for value in values
-        ]
+        filterset = InitiativeFilter.for_request(request)
+        newest = filterset.results.with_listing().order_by("-published_at", "-pk")
         return {
             "filterset": filterset,
-            "items": queryset.with_listing().order_by("-published_at", "-pk")[:FEED_SIZE],
-            "query": urlencode(query),
+            "items": newest[:FEED_SIZE],
+            # The filters in use, for the list page's link; the feed has its own order.
+            "query": filterset.applied().urlencode(),
             "path": request.get_full_path(),
         }
 

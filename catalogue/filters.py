@@ -1,9 +1,13 @@
-"""The one FilterSet behind the initiative list (and later the exports, feed and API).
+"""The one FilterSet behind the initiative list, the exports, the feed, insights and the API,
+and the one owner of "the query": what was applied, what was refused and why, and the query
+without one facet.
 
 Filter URLs are the product's public interface, so binding is forgiving: a value that cannot
 be used (an unknown slug, a year like "abc", a repeated single-valued parameter) is dropped,
-the rest still applies, and `problems` says in plain words what was ignored.
-django-filter's own behaviour (one invalid value empties the whole list) is the opposite.
+the rest still applies, and `problems` says in plain words what was ignored. The same pass
+records `refused`, the same values by parameter in the words a program needs, which the API
+answers with a 400. django-filter's own behaviour (one invalid value empties the whole list)
+is neither.
 """
 
 import django_filters
@@ -14,7 +18,6 @@ from django.http import QueryDict
 from django_countries import countries
 
 from catalogue import search
-from catalogue.facets import TAXONOMIES, terms
 from catalogue.models import (
     MAX_YEAR,
     MIN_YEAR,
@@ -24,6 +27,7 @@ from catalogue.models import (
     Partnership,
     Place,
 )
+from catalogue.vocabularies import VOCABULARIES, terms
 
 SORTS = {
     "relevance": ("Relevance", None),
@@ -54,16 +58,17 @@ class TermFilter(django_filters.MultipleChoiceFilter):
     DISTINCT.
     """
 
-    def __init__(self, param, *args, **kwargs):
-        model = TAXONOMIES[param]
-        self.model_of_terms = model
-        kwargs["choices"] = lambda: [(t.slug, t.name) for t in terms(model).values()]
+    def __init__(self, vocabulary, *args, **kwargs):
+        self.vocabulary = vocabulary
+        kwargs["choices"] = lambda: [(t.slug, t.name) for t in terms(vocabulary).values()]
+        kwargs.setdefault("field_name", vocabulary.field)
+        kwargs.setdefault("label", vocabulary.label)
         super().__init__(*args, **kwargs)
 
     def filter(self, qs, value):
         if not value:
             return qs
-        by_slug = terms(self.model_of_terms)
+        by_slug = terms(self.vocabulary)
         ids = [by_slug[slug].id for slug in value if slug in by_slug]
         relation = qs.model._meta.get_field(self.field_name)
         if relation.many_to_many:
@@ -82,13 +87,25 @@ class YearFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+def is_multiple(filter_):
+    """Whether a filter takes several values (a repeated parameter means "any of these")."""
+    return getattr(filter_.field.widget, "allow_multiple_selected", False)
+
+
+def with_vocabulary_filters(filterset_class):
+    """One TermFilter per vocabulary (catalogue/vocabularies.py), after the search."""
+    declared = dict(filterset_class.declared_filters)
+    first = {"q": declared.pop("q")}
+    vocabulary_filters = {v.param: TermFilter(v) for v in VOCABULARIES}
+    filterset_class.declared_filters = {**first, **vocabulary_filters, **declared}
+    filterset_class.base_filters = filterset_class.get_filters()
+    return filterset_class
+
+
+@with_vocabulary_filters
 class InitiativeFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search", max_length=200)
-    theme = TermFilter("theme", field_name="themes", label="Theme")
-    driver = TermFilter("driver", field_name="drivers", label="Driver")
-    outcome = TermFilter("outcome", field_name="outcomes", label="Outcome")
-    barrier = TermFilter("barrier", field_name="barriers", label="Barrier")
-    sector = TermFilter("sector", field_name="sector", label="Sector")
+    # (Then a filter for each vocabulary: theme, driver, outcome, barrier, sector.)
     stage = django_filters.MultipleChoiceFilter(choices=Initiative.Stage.choices, label="Stage")
     # A callable, so each request's form does not deep-copy 250 countries.
     country = django_filters.MultipleChoiceFilter(
@@ -147,6 +164,8 @@ class InitiativeFilter(django_filters.FilterSet):
         self.problems = []
         # The same messages by parameter, so the page can link each to its field.
         self.field_problems = {}
+        # The same values by parameter, in the words the API answers with (400).
+        self.refused = {}
         self._known_organisations()
         if self.is_bound:
             self._use_last_of_repeated()
@@ -154,7 +173,28 @@ class InitiativeFilter(django_filters.FilterSet):
                 self.data = self._usable(self.data)
                 del self._form
 
-    # -- binding ------------------------------------------------------------------
+    @classmethod
+    def for_request(cls, request, queryset=None, *, ignore=()):
+        """Bound to the request's query string (less the `ignore`d parameters), over
+        `queryset` (the published initiatives by default)."""
+        data = request.GET
+        if ignore:
+            data = data.copy()
+            for name in ignore:
+                data.pop(name, None)
+        if queryset is None:
+            queryset = Initiative.objects.published()
+        return cls(data or None, request=request, queryset=queryset)
+
+    @property
+    def results(self):
+        """The filtered, searched and sorted queryset: the one code path behind the list,
+        the exports, the feed and the API, so they select the same records in the same
+        order. `page` is not a filter: paginating is the caller's."""
+        if self.is_bound and not self.is_valid():
+            # Not expected: binding has already dropped every value it cannot use.
+            return self.queryset.none()
+        return self.qs
 
     def _normalise(self, data):
         """Drop blank values; accept country codes in any case."""
@@ -200,13 +240,13 @@ class InitiativeFilter(django_filters.FilterSet):
         """A single-valued parameter given several times: the last one wins, visibly."""
         for name, filter_ in self.filters.items():
             values = self.data.getlist(name)
-            multiple = getattr(filter_.field.widget, "allow_multiple_selected", False)
-            if len(values) > 1 and not multiple:
+            if len(values) > 1 and not is_multiple(filter_):
                 self.data.setlist(name, values[-1:])
                 self._problem(
                     name,
                     f"{filter_.label} was given {len(values)} times; only the last value, "
                     f"“{values[-1]}”, was used.",
+                    [f"Give this parameter once; it was given {len(values)} times."],
                 )
 
     def _usable(self, data):
@@ -217,27 +257,40 @@ class InitiativeFilter(django_filters.FilterSet):
                 continue
             field = self.form.fields[name]
             values = data.getlist(name)
-            if getattr(field.widget, "allow_multiple_selected", False):
+            if is_multiple(filter_):
                 known = {str(key) for key, _ in field.choices}
                 good = [value for value in dict.fromkeys(values) if value in known]
                 usable.setlist(name, good)
+                label = filter_.label.lower()
+                unknown = [value for value in dict.fromkeys(values) if value not in known]
                 for value in values:
                     if value not in known:
                         self._problem(
-                            name,
-                            f"There is no {filter_.label.lower()} called “{value}”, "
-                            "so it was ignored.",
+                            name, f"There is no {label} called “{value}”, so it was ignored."
                         )
+                self._refuse(
+                    name,
+                    [f"There is no {label} called “{value}”." for value in unknown]
+                    or list(self.form.errors[name]),
+                )
                 continue
             usable.pop(name)
             self._problem(
-                name, f"{filter_.label}: “{values[-1]}” was ignored. {self.form.errors[name][0]}"
+                name,
+                f"{filter_.label}: “{values[-1]}” was ignored. {self.form.errors[name][0]}",
+                list(self.form.errors[name]),
             )
         return usable
 
-    def _problem(self, name, message):
+    def _problem(self, name, message, refusal=None):
         self.problems.append(message)
         self.field_problems.setdefault(name, []).append(message)
+        if refusal:
+            self._refuse(name, refusal)
+
+    def _refuse(self, name, messages):
+        # A parameter refused once (given twice, say) is not refused again for its value.
+        self.refused.setdefault(name, messages)
 
     def problem_links(self):
         """[(message, the id of the field it is about, or '')] for the error summary."""
@@ -356,11 +409,40 @@ class InitiativeFilter(django_filters.FilterSet):
                 names = dict(self.form.fields[name].choices)
                 chips.extend((name, key, f"{label}: {names.get(key, key)}") for key in value)
         return [
-            {"label": text, "remove_query": self._without(name, key)} for name, key, text in chips
+            {"label": text, "remove_query": self.query_without(name, key)}
+            for name, key, text in chips
         ]
 
-    def _without(self, name, value):
-        """The current query minus one value of `name` (all of it when value is None)."""
+    # -- the query, as it was applied ----------------------------------------------
+
+    def applied(self, *, sort=False):
+        """The filters in use, only the values that could be used, as a QueryDict (sort
+        too if asked; never `page` or anything that is not a filter)."""
+        query = QueryDict(mutable=True)
+        if self.is_bound:
+            for name in self.filters:
+                values = self.data.getlist(name)
+                if values and (sort or name != "sort"):
+                    query.setlist(name, values)
+        return query
+
+    def applied_values(self):
+        """{filter: value, or values for one that takes several} in use, and the sort in
+        use (the exports' "query")."""
+        used = {
+            name: values if is_multiple(self.filters[name]) else values[-1]
+            for name, values in self.applied().lists()
+        }
+        used["sort"] = self.current_sort
+        return used
+
+    def applied_key(self):
+        """The filters in use, sort aside, in a canonical order (for cache keys)."""
+        return sorted((name, sorted(values)) for name, values in self.applied().lists())
+
+    def query_without(self, name, value=None):
+        """The query as bound minus one value of `name` (all of it when value is None),
+        and never the page: the link that removes a chip."""
         query = self.data.copy()
         query.setlist(name, [v for v in query.getlist(name) if value is not None and v != value])
         query.pop("page", None)

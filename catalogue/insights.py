@@ -17,8 +17,7 @@ import csv
 import math
 from dataclasses import dataclass
 
-from django.db import connection
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -26,53 +25,47 @@ from django.views.decorators.http import require_safe
 from django_countries import countries
 
 from catalogue import caching
+from catalogue.counts import FACET_SQL, TOTAL, Count, grouped
 from catalogue.exports import neutralise
-from catalogue.facets import COUNTS_SQL, TAXONOMIES, terms
 from catalogue.filters import InitiativeFilter
 from catalogue.models import Initiative
+from catalogue.vocabularies import BY_PARAM, terms
 
-# The filters each count leaves out: its own, so that its links can replace them.
-LEAVES_OUT = {
-    "total": (),
-    "theme": ("theme",),
-    "driver": ("driver",),
-    "outcome": ("outcome",),
-    "sector": ("sector",),
-    "stage": ("stage",),
-    "year": ("year_from", "year_to"),
-    "cross": ("driver", "outcome"),
-    "barrier": ("barrier",),
-    "country": ("country",),
-    "innovation_type": ("innovation_type",),
-    "evidence": ("evidence",),
-    "theme_year": ("theme", "year_from", "year_to"),
-}
-
-_DRIVERS = Initiative.drivers.through._meta.db_table
-_OUTCOMES = Initiative.outcomes.through._meta.db_table
-_THEMES = Initiative.themes.through._meta.db_table
-# How to count each over a set of initiative ids (the CTE named by {ids}), as (key, n) rows.
-SQL = {
-    "total": "SELECT '' AS k, COUNT(*) AS n FROM {ids}",
-    **{name: COUNTS_SQL[name] for name in ("theme", "driver", "outcome", "sector", "stage")},
+_DRIVERS = BY_PARAM["driver"].link_table
+_OUTCOMES = BY_PARAM["outcome"].link_table
+_THEMES = BY_PARAM["theme"].link_table
+# Each figure: how to count it over a set of initiative ids (the CTE named by {ids}), as
+# (key, n) rows, and the filters it leaves out (its own, so that its links can replace them).
+FIGURES = {
+    "total": Count(TOTAL),
+    **{
+        name: Count(FACET_SQL[name], (name,))
+        for name in ("theme", "driver", "outcome", "sector", "stage")
+    },
     # Initiatives with no start year come back under a null key.
-    "year": """
-    SELECT i.start_year::text AS k, COUNT(*) AS n
-      FROM catalogue_initiative i JOIN {ids} s ON s.id = i.id
-     GROUP BY i.start_year""",
+    "year": Count(FACET_SQL["start_year"], ("year_from", "year_to")),
     # Each link table holds a pair once, so this counts initiatives, not rows.
-    "cross": f"""
+    "cross": Count(
+        f"""
     SELECT d.driver_id::text || ':' || o.outcome_id::text AS k, COUNT(*) AS n
       FROM {_DRIVERS} d JOIN {{ids}} s ON s.id = d.initiative_id
       JOIN {_OUTCOMES} o ON o.initiative_id = d.initiative_id
      GROUP BY d.driver_id, o.outcome_id""",
-    **{name: COUNTS_SQL[name] for name in ("barrier", "country", "innovation_type", "evidence")},
-    "theme_year": f"""
+        ("driver", "outcome"),
+    ),
+    **{
+        name: Count(FACET_SQL[name], (name,))
+        for name in ("barrier", "country", "innovation_type", "evidence")
+    },
+    "theme_year": Count(
+        f"""
     SELECT t.theme_id::text || ':' || i.start_year::text AS k, COUNT(*) AS n
       FROM {_THEMES} t JOIN {{ids}} s ON s.id = t.initiative_id
       JOIN catalogue_initiative i ON i.id = t.initiative_id
      WHERE i.start_year IS NOT NULL
      GROUP BY t.theme_id, i.start_year""",
+        ("theme", "year_from", "year_to"),
+    ),
 }
 
 CHARTS = [
@@ -93,7 +86,7 @@ HEAT_LEVELS = 4
 
 
 def count(filterset):
-    """Every figure of the page for an InitiativeFilter, keyed as in LEAVES_OUT.
+    """Every figure of the page for an InitiativeFilter, keyed as in FIGURES.
 
     {"total": n, "theme": {term id: n}, ... "stage": {stage: n}, "year": {year: n},
     "no_year": n, "cross": {(driver id, outcome id): n}}. On PostgreSQL it is cached under
@@ -103,29 +96,8 @@ def count(filterset):
 
 
 def _count(filterset):
-    active = filterset.active_facets()
-    materialised = " MATERIALIZED" if connection.vendor == "postgresql" else ""
-    ctes, params, parts, aliases = [], [], [], {}
-    for name, own in LEAVES_OUT.items():
-        # Counts whose left-out filters are not in use share one id set.
-        skip = tuple(param for param in own if param in active)
-        if skip not in aliases:
-            aliases[skip] = f"ids{len(aliases)}"
-            queryset = filterset.queryset_without(*skip).values("pk")
-            sql, sql_params = queryset.query.sql_with_params()
-            ctes.append(f"{aliases[skip]}(id) AS{materialised} ({sql})")
-            params.extend(sql_params)
-        counted = SQL[name].format(ids=aliases[skip])
-        parts.append(f"SELECT '{name}' AS f, k, n FROM ({counted}) AS c_{name}")
-    sql = f"WITH {', '.join(ctes)} " + " UNION ALL ".join(parts)
-    if connection.vendor == "sqlite":
-        sql = sql.replace("::text", "")
-    found = {name: {} for name in LEAVES_OUT}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for name, key, n in cursor.fetchall():
-            found[name][None if key is None else str(key)] = n
-    counts = {
+    found = grouped(filterset, FIGURES)
+    figures = {
         "total": found["total"].get("", 0),
         "stage": {key: n for key, n in found["stage"].items() if key is not None},
         "year": {int(key): n for key, n in found["year"].items() if key is not None},
@@ -135,13 +107,13 @@ def _count(filterset):
         },
     }
     for name in ("theme", "driver", "outcome", "sector", "barrier"):
-        counts[name] = {int(key): n for key, n in found[name].items() if key is not None}
+        figures[name] = {int(key): n for key, n in found[name].items() if key is not None}
     for name in ("country", "innovation_type", "evidence"):
-        counts[name] = {key: n for key, n in found[name].items() if key}
-    counts["theme_year"] = {
+        figures[name] = {key: n for key, n in found[name].items() if key}
+    figures["theme_year"] = {
         tuple(int(part) for part in key.split(":")): n for key, n in found["theme_year"].items()
     }
-    return counts
+    return figures
 
 
 @dataclass(frozen=True)
@@ -166,10 +138,7 @@ class Links:
     filter's values replaced by a figure's own."""
 
     def __init__(self, filterset):
-        self.base = QueryDict(mutable=True)
-        for name, values in filterset.data.lists():
-            if name in filterset.filters and name != "sort" and values:
-                self.base.setlist(name, values)
+        self.base = filterset.applied()
         self.path = reverse("initiative-list")
 
     def to(self, **replace):
@@ -197,11 +166,11 @@ def _cleaned(filterset):
 
 def _items(name, counts, cleaned):
     """[(label, count, {param: value}, chosen)] for one chart, in the order shown."""
-    if name in TAXONOMIES:
+    if name in BY_PARAM:
         picked = cleaned.get(name) or []
         items = [
             (t.name, counts[name].get(t.id, 0), {name: t.slug}, t.slug in picked)
-            for t in terms(TAXONOMIES[name]).values()
+            for t in terms(name).values()
         ]
         # Biggest first; a tie keeps the vocabulary's (alphabetical) order.
         return sorted(items, key=lambda item: -item[1])
@@ -260,7 +229,7 @@ def charts(filterset, counts, links):
                 "heading": heading,
                 "column": column,
                 "in_words": in_words,
-                "in_use": any(param in active for param in LEAVES_OUT[name]),
+                "in_use": any(param in active for param in FIGURES[name].leaves_out),
                 "bars": [
                     Bar(label, n, links.to(**replace) if n else "", _width(n, largest), chosen)
                     for label, n, replace, chosen in items
@@ -275,8 +244,8 @@ def charts(filterset, counts, links):
 def cross_tab(filterset, counts, links):
     """Drivers as rows, outcomes as columns, each cell the list for that driver and outcome."""
     cleaned = _cleaned(filterset)
-    drivers = list(terms(TAXONOMIES["driver"]).values())
-    outcomes = list(terms(TAXONOMIES["outcome"]).values())
+    drivers = list(terms("driver").values())
+    outcomes = list(terms("outcome").values())
     cells = counts["cross"]
     largest = max(cells.values(), default=0)
     rows = []
@@ -319,7 +288,7 @@ def theme_year(filterset, counts, links):
     span = list(range(years[0], years[-1] + 1)) if years else []
     largest = max(cells.values(), default=0)
     rows = []
-    for theme in terms(TAXONOMIES["theme"]).values():
+    for theme in terms("theme").values():
         row = []
         for year in span:
             n = cells.get((theme.id, year), 0)
@@ -347,9 +316,7 @@ def theme_year(filterset, counts, links):
 
 def bound(request):
     """The page's filterset: the list's filters, less a sort carried over from the list."""
-    data = request.GET.copy()
-    data.pop("sort", None)
-    return InitiativeFilter(data or None, queryset=Initiative.objects.published(), request=request)
+    return InitiativeFilter.for_request(request, ignore=("sort",))
 
 
 TABLES = {

@@ -35,6 +35,8 @@ class Taxonomy(models.Model):
     description = models.TextField(blank=True)
 
     # The query-string parameter of the initiative list that filters by this vocabulary.
+    # Each subclass is a vocabulary (catalogue/vocabularies.py), shown in the order they
+    # are declared here.
     filter_param = ""
 
     objects = SlugManager()
@@ -53,16 +55,16 @@ class Taxonomy(models.Model):
         return (self.slug,)
 
 
-class Driver(Taxonomy):
-    """Why an initiative happened."""
-
-    filter_param = "driver"
-
-
 class Theme(Taxonomy):
     """What an initiative used or did."""
 
     filter_param = "theme"
+
+
+class Driver(Taxonomy):
+    """Why an initiative happened."""
+
+    filter_param = "driver"
 
 
 class Outcome(Taxonomy):

@@ -20,21 +20,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import F, Q
 
 from catalogue.models import (
-    Barrier,
-    Driver,
     HistoryEntry,
     Initiative,
     Metric,
     Organisation,
-    Outcome,
     Partnership,
     Place,
     Proposal,
     Quote,
-    Sector,
     Source,
-    Theme,
 )
+from catalogue.vocabularies import VOCABULARIES
 
 FORMAT = "catalogue-export"
 # 2: quotes, and organisations' unnamed and sources' copy_file (issue 13).
@@ -87,11 +83,7 @@ NOT_EXPORTED = {HistoryEntry, Proposal}
 
 # In dependency order: every reference points at a section before it.
 SECTIONS = [
-    Section("drivers", Driver, reference=True),
-    Section("themes", Theme, reference=True),
-    Section("outcomes", Outcome, reference=True),
-    Section("barriers", Barrier, reference=True),
-    Section("sectors", Sector, reference=True),
+    *(Section(v.plural, v.model, reference=True) for v in VOCABULARIES),
     Section("places", Place, reference=True),
     Section("organisations", Organisation),
     Section("initiatives", Initiative),
@@ -114,7 +106,7 @@ for _section in SECTIONS:
                 f"{_section.model.__name__}.{_field.name} refers to "
                 f"{_field.related_model.__name__}, which the catalogue export does not include."
             )
-TAXONOMY_SECTIONS = {"drivers", "themes", "outcomes", "barriers", "sectors"}
+TAXONOMY_SECTIONS = {v.plural for v in VOCABULARIES}
 
 
 def to_json(value):

@@ -14,7 +14,7 @@ handler500 = errors.server_error
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("initiatives/", views.InitiativeListView.as_view(), name="initiative-list"),
+    path("initiatives/", views.initiative_list, name="initiative-list"),
     path(
         "initiatives/<slug:slug>/",
         views.initiative_detail,

@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Count, Exists, OuterRef, Q
@@ -8,7 +7,6 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
-from django_filters.views import FilterView
 
 from catalogue import caching, citations, facets, provenance, search
 from catalogue.filters import InitiativeFilter, OrganisationSearchForm
@@ -52,141 +50,94 @@ def home(request):
     )
 
 
-def query_string(params, drop):
-    """'?a=1&b=2' from a QueryDict without the `drop` keys; '' when nothing is left."""
-    kept = params.copy()
-    for name in drop:
-        kept.pop(name, None)
-    return f"?{kept.urlencode()}" if kept else ""
+@require_safe
+def initiative_list(request):
+    """The list: the query, its counts, the page asked for, and the page rendered.
 
-
-def filter_initiatives(request, queryset):
-    """The list's filters, search and sort applied to `queryset` for this request's query.
-
-    The one code path behind the HTML list, the exports and the feed, so they always select
-    the same records in the same order. Returns the filterset (for its problems and labels)
-    and the filtered, ordered queryset. `page` is not a filter: paginating is the caller's.
+    1. The filters bound to the query string (InitiativeFilter: what was applied, what was
+       ignored and why).
+    2. The total and every facet's counts, in one statement (facets.count, cached on
+       PostgreSQL under the catalogue version); the paginator never counts.
+    3. The page asked for, or the nearest one with a note: never a 404.
+    4. The results and the filter panel, each rendered once and, on PostgreSQL, cached under
+       the catalogue version: the results by the whole query string (their links keep
+       it), the panel by the filters in use.
+    5. The page around them, with the problems, chips and sort, rendered every time.
     """
-    filterset = InitiativeFilter(request.GET or None, request=request, queryset=queryset)
-    if filterset.is_bound and not filterset.is_valid():
-        # FilterView's strictness; binding has already dropped every value it cannot use.
-        return filterset, queryset.none()
-    return filterset, filterset.qs
+    filterset = InitiativeFilter.for_request(request, Initiative.objects.published().with_listing())
+    total, counts = facets.count(filterset)
+    page = nearest_page(
+        request, filterset.results, settings.CATALOGUE_PAGE_SIZE, filterset.problems, total
+    )
+    results = caching.cached(
+        caching.key(request, "results", sorted(request.GET.lists())),
+        lambda: render_results(request, filterset, page),
+    )
+    panel = caching.cached(
+        caching.query_key(
+            filterset,
+            "panel",
+            filterset.organisation_search,
+            # The panel marks the fields in error: values already dropped from the data.
+            sorted(filterset.field_problems.items()),
+        ),
+        lambda: render_to_string(
+            "catalogue/initiative_list.html#filter-panel",
+            {
+                "facets": facets.facets(filterset, counts, total),
+                "start_years": facets.start_years(counts),
+                "filter": filterset,
+                "query": filterset.query,
+                "active_filters": filterset.active_filters(),
+            },
+            request=request,
+        ),
+    )
+    return render(
+        request,
+        "catalogue/initiative_list.html",
+        {
+            "results": results,
+            "filter_panel": panel,
+            "filter": filterset,
+            "active_filters": filterset.active_filters(),
+            "problems": filterset.problems,
+            "problem_links": filterset.problem_links(),
+            "sorts": filterset.sort_choices(),
+            "current_sort": filterset.current_sort,
+            "query": filterset.query,
+            "total": total,
+            "page_obj": page,
+        },
+    )
 
 
-class InitiativeListView(FilterView):
-    filterset_class = InitiativeFilter
-    template_name = "catalogue/initiative_list.html"
-    context_object_name = "initiatives"
+def render_results(request, filterset, page):
+    """The page of results: its initiatives (summaries highlighted when searching) and the
+    pagination."""
+    query = filterset.query
+    initiatives = page_rows(filterset.results, page, query)
+    for initiative in initiatives if query else ():
+        initiative.summary_html = search.highlight(initiative, query)
+    page.object_list = initiatives
+    return render_to_string(
+        "catalogue/initiative_list.html#results",
+        {"initiatives": initiatives, "query": query, **paging(page)},
+        request=request,
+    )
 
-    def get(self, request, *args, **kwargs):
-        # FilterView.get, through the helper the exports and the feed share.
-        self.filterset, self.object_list = filter_initiatives(request, self.get_queryset())
-        context = self.get_context_data(filter=self.filterset, object_list=self.object_list)
-        return self.render_to_response(context)
 
-    def get_paginate_by(self, queryset):
-        return settings.CATALOGUE_PAGE_SIZE
+def page_rows(queryset, page, query):
+    """The page's initiatives; when searching on PostgreSQL, with highlighted summaries.
 
-    def get_queryset(self):
-        return Initiative.objects.published().with_listing()
-
-    def paginate_queryset(self, queryset, page_size):
-        """Never 404 on a bad page: show the nearest page and say why.
-
-        The total comes from the facet-count statement, so the paginator never counts.
-        """
-        self.total, self.counts = facets.count(self.filterset)
-        paginator = Paginator(queryset, page_size)
-        paginator.count = self.total
-        requested = self.request.GET.get("page") or 1
-        try:
-            page = paginator.page(requested)
-        except InvalidPage:
-            page = paginator.get_page(requested)
-            if paginator.count:
-                self.filterset.problems.append(
-                    f"There is no page “{requested}”, so page {page.number} "
-                    f"of {paginator.num_pages} is shown."
-                )
-        # The rendered results depend on the whole query string (pagination links keep it).
-        self.results_key = caching.key(self.request, "results", sorted(self.request.GET.lists()))
-        self.results_html = cache.get(self.results_key) if self.results_key else None
-        # Nothing left to fetch when the rendered results are cached.
-        page.object_list = self.page_rows(queryset, page) if self.results_html is None else []
-        return paginator, page, page.object_list, page.has_other_pages()
-
-    def filter_panel(self):
-        """The rendered filter panel: about half of the page's rendering, and a function of
-        the filters and the catalogue alone, so on PostgreSQL it is cached with the counts."""
-        return caching.cached(
-            caching.query_key(
-                self.filterset,
-                "panel",
-                self.filterset.organisation_search,
-                # The panel marks the fields in error: values already dropped from the data.
-                sorted(self.filterset.field_problems.items()),
-            ),
-            lambda: render_to_string(
-                "catalogue/initiative_list.html#filter-panel",
-                {
-                    "facets": facets.facets(self.filterset, self.counts, self.total),
-                    "start_years": facets.start_years(self.counts),
-                    "filter": self.filterset,
-                    "query": self.filterset.query,
-                    "active_filters": self.filterset.active_filters(),
-                },
-                request=self.request,
-            ),
-        )
-
-    def page_rows(self, queryset, page):
-        """The page's initiatives; when searching on PostgreSQL, with highlighted summaries.
-
-        ts_headline is costly, so it runs on the page's rows only: the ranked ids first,
-        then those rows."""
-        query = self.filterset.query
-        if not (query and search.uses_postgres()):
-            return list(page.object_list)
-        ids = list(page.object_list.values_list("pk", flat=True))
-        rows = search.with_headline(queryset.order_by().filter(pk__in=ids), query)
-        by_id = {row.pk: row for row in rows}
-        return [by_id[pk] for pk in ids if pk in by_id]
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        filterset = self.filterset
-        page = context["page_obj"]
-        if context["is_paginated"]:
-            context["page_range"] = page.paginator.get_elided_page_range(
-                page.number, on_each_side=1, on_ends=1
-            )
-        query = filterset.query
-        if query:
-            for initiative in page.object_list:
-                initiative.summary_html = search.highlight(initiative, query)
-        if self.results_html is None:
-            self.results_html = render_to_string(
-                "catalogue/initiative_list.html#results", context, request=self.request
-            )
-            if self.results_key:
-                cache.set(self.results_key, self.results_html, caching.TTL)
-        context.update(
-            results=self.results_html,
-            filter_panel=self.filter_panel(),
-            active_filters=filterset.active_filters(),
-            problems=filterset.problems,
-            problem_links=filterset.problem_links(),
-            sorts=filterset.sort_choices(),
-            current_sort=filterset.current_sort,
-            query=query,
-            total=self.total,
-            # The same records elsewhere: exports and the API keep the sort, not the page;
-            # the feed and insights have their own order.
-            export_query=query_string(self.request.GET, drop={"page"}),
-            feed_query=query_string(self.request.GET, drop={"page", "sort"}),
-        )
-        return context
+    ts_headline is costly, so it runs on the page's rows only: the ranked ids first, then
+    those rows."""
+    if not (query and search.uses_postgres()):
+        return list(page.object_list)
+    ids = list(page.object_list.values_list("pk", flat=True))
+    rows = search.with_headline(queryset.order_by().filter(pk__in=ids), query)
+    by_id = {row.pk: row for row in rows}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def detail_page(request, initiative, preview=False):

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from catalogue.facets import TAXONOMIES
 from catalogue.models import Initiative, Partnership, Place, Theme
 from catalogue.views import public_organisations
+from catalogue.vocabularies import BY_PARAM
 from tests.factories import (
     DraftFactory,
     InitiativeFactory,
@@ -30,6 +30,8 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+TAXONOMIES = {param: v.model for param, v in BY_PARAM.items()}
 
 API = "/api/v1/"
 LIST = "/api/v1/initiatives/"

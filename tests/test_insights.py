@@ -17,9 +17,9 @@ from django.db import connection
 from django.http import QueryDict
 
 from catalogue import insights
-from catalogue.facets import terms
 from catalogue.filters import InitiativeFilter
 from catalogue.models import Driver, Initiative, Outcome, Sector
+from catalogue.vocabularies import terms
 from tests.factories import DraftFactory, InitiativeFactory, OrganisationFactory, term
 
 pytestmark = pytest.mark.django_db

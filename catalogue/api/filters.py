@@ -1,9 +1,10 @@
-"""The initiative list's FilterSet, made strict for the API, and its OpenAPI description.
+"""The initiative list's FilterSet, strict for the API, and its OpenAPI description.
 
 The HTML list forgives: a value it cannot use is dropped with a note, because a person can
 read the note. A program cannot, so the API refuses the same values with HTTP 400 naming
-the parameter. The filters themselves (names, meanings, sort orders, normalising of blank
-values and country-code case) are InitiativeFilter's, unchanged, so a query string means
+the parameter (InitiativeFilter.refused, recorded by the same binding pass). The filters
+themselves (names, meanings, sort orders, normalising of blank values and country-code case)
+are InitiativeFilter's, unchanged, so a query string means
 the same thing on /initiatives/ and /api/v1/initiatives/.
 """
 
@@ -13,7 +14,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from rest_framework.exceptions import ValidationError
 
-from catalogue.filters import InitiativeFilter
+from catalogue.vocabularies import VOCABULARIES
 
 ANY_OF = " Repeat it for several: any of them matches. Different parameters must all match."
 DESCRIPTIONS = {
@@ -21,10 +22,7 @@ DESCRIPTIONS = {
         "Search text over titles, summaries, narratives and organisation names: every word "
         'must match; "quoted phrases", -excluded words and "or" work as on the site.'
     ),
-    **{
-        param: f"A {param} slug (see /api/v1/{param}s/).{ANY_OF}"
-        for param in ("theme", "driver", "outcome", "barrier", "sector")
-    },
+    **{v.param: f"A {v.param} slug (see /api/v1/{v.plural}/).{ANY_OF}" for v in VOCABULARIES},
     "stage": f"A stage.{ANY_OF}",
     "country": f"An ISO 3166-1 alpha-2 code (any case; EU for the European Union).{ANY_OF}",
     "kind": f"The lead organisation's kind.{ANY_OF}",
@@ -51,48 +49,6 @@ DESCRIPTIONS = {
 }
 
 
-def is_multiple(filter_):
-    return getattr(filter_.field.widget, "allow_multiple_selected", False)
-
-
-class StrictInitiativeFilter(InitiativeFilter):
-    """InitiativeFilter that also says, parameter by parameter, what it would have ignored.
-
-    `refused` maps each unusable parameter to its messages; it is empty when the HTML list
-    would have shown no problem. Nothing extra is done for a good query: the parent's
-    `problems` is empty, so the strict check is skipped.
-    """
-
-    def __init__(self, data=None, *args, **kwargs):
-        super().__init__(data, *args, **kwargs)
-        self.refused = {}
-        if self.problems:
-            # Should a future problem escape the per-parameter check, still refuse it.
-            self.refused = self._refusals(data) or {"query": list(self.problems)}
-
-    def _refusals(self, raw):
-        # The parent has already replaced self.data with the usable part, so judge the
-        # query as it was sent (after the same normalising the list applies).
-        data = self._normalise(raw)
-        form = self.get_form_class()(data, prefix=self.form_prefix)
-        refused = {}
-        for name, filter_ in self.filters.items():
-            values = data.getlist(name)
-            if len(values) > 1 and not is_multiple(filter_):
-                refused[name] = [f"Give this parameter once; it was given {len(values)} times."]
-            elif name in form.errors and is_multiple(filter_):
-                known = {str(key) for key, _ in form.fields[name].choices}
-                label = filter_.label.lower()
-                refused[name] = [
-                    f"There is no {label} called “{value}”."
-                    for value in dict.fromkeys(values)
-                    if value not in known
-                ] or list(form.errors[name])
-            elif name in form.errors:
-                refused[name] = list(form.errors[name])
-        return refused
-
-
 class CatalogueFilterBackend(DjangoFilterBackend):
     """DjangoFilterBackend answering 400 for anything the strict FilterSet refuses."""
 
@@ -100,8 +56,11 @@ class CatalogueFilterBackend(DjangoFilterBackend):
         filterset = self.get_filterset(request, queryset, view)
         if filterset is None:
             return queryset
-        if getattr(filterset, "refused", None):
-            raise ValidationError(filterset.refused)
+        # The same pass that made the list's problems refused these, by parameter; should
+        # a future problem escape it, still refuse.
+        refused = filterset.refused or ({"query": filterset.problems} if filterset.problems else {})
+        if refused:
+            raise ValidationError(refused)
         if not filterset.is_valid():
             # Not expected (the parent keeps only what its form accepts), but never ignored.
             raise ValidationError(filterset.errors)

@@ -28,15 +28,7 @@ from catalogue.models import (
     Theme,
 )
 from catalogue.templatetags.catalogue import web_link
-
-# Each taxonomy's route name here, which is also its filter parameter on the list.
-TAXONOMY_ROUTES = {
-    Driver: "driver",
-    Theme: "theme",
-    Outcome: "outcome",
-    Barrier: "barrier",
-    Sector: "sector",
-}
+from catalogue.vocabularies import BY_MODEL, VOCABULARIES
 
 
 @extend_schema_field(OpenApiTypes.URI)
@@ -154,7 +146,7 @@ class OrganisationLinkSerializer(ReadOnlySerializer):
 
 
 def term_fields(model):
-    param = TAXONOMY_ROUTES[model]
+    param = BY_MODEL[model].param
     return {
         "html_url": HtmlURLField(help_text="The public list of case studies with this term."),
         "api_url": ApiURLField(param),
@@ -179,9 +171,7 @@ def term_link_serializer(model):
     )
 
 
-DriverLink, ThemeLink, OutcomeLink, BarrierLink, SectorLink = (
-    term_link_serializer(model) for model in TAXONOMY_ROUTES
-)
+TERM_LINKS = {v.model: term_link_serializer(v.model) for v in VOCABULARIES}
 
 
 class PlaceSerializer(ReadOnlySerializer):
@@ -217,8 +207,8 @@ class InitiativeSummarySerializer(ReadOnlySerializer):
     # Only what InitiativeQuerySet.with_listing() fetches: the narrative fields are
     # deferred there, and reading one would cost a query per row.
     lead_organisation = OrganisationLinkSerializer()
-    sector = SectorLink(allow_null=True)
-    themes = ThemeLink(many=True)
+    sector = TERM_LINKS[Sector](allow_null=True)
+    themes = TERM_LINKS[Theme](many=True)
     places = PlaceSerializer(many=True)
     stage_label = label_of("stage")
     start_year = year("The year it started.")
@@ -314,9 +304,9 @@ class InitiativeDetailSerializer(InitiativeSummarySerializer):
     (challenge, approach, results, lessons) are Markdown."""
 
     # with_detail() fetches all of this; `related` is one more query, as on the page.
-    drivers = DriverLink(many=True)
-    outcomes = OutcomeLink(many=True)
-    barriers = BarrierLink(many=True)
+    drivers = TERM_LINKS[Driver](many=True)
+    outcomes = TERM_LINKS[Outcome](many=True)
+    barriers = TERM_LINKS[Barrier](many=True)
     partners = PartnerSerializer(source="partnerships", many=True)
     metrics = MetricSerializer(many=True)
     sources = SourceSerializer(many=True)
@@ -442,4 +432,4 @@ def term_serializer(model):
     )
 
 
-TERM_SERIALIZERS = {model: term_serializer(model) for model in TAXONOMY_ROUTES}
+TERM_SERIALIZERS = {v.model: term_serializer(v.model) for v in VOCABULARIES}

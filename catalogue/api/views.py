@@ -29,11 +29,12 @@ from rest_framework.viewsets import ReadOnlyModelViewSet
 
 from catalogue import facets
 from catalogue.api import serializers as api
-from catalogue.api.filters import CatalogueFilterBackend, StrictInitiativeFilter
-from catalogue.facets import TAXONOMIES
+from catalogue.api.filters import CatalogueFilterBackend
+from catalogue.filters import InitiativeFilter
 from catalogue.logs import current_request_id
 from catalogue.models import Initiative, Partnership
 from catalogue.views import public_organisations
+from catalogue.vocabularies import VOCABULARIES
 
 # Django's own slug converter: a lookup that could never match never reaches the database.
 SLUG = "[-a-zA-Z0-9_]+"
@@ -184,7 +185,7 @@ class InitiativeViewSet(ReadOnlyViewSet):
     `q`, `sort`, `page`) and gives the same initiatives in the same order."""
 
     filter_backends = [CatalogueFilterBackend]
-    filterset_class = StrictInitiativeFilter
+    filterset_class = InitiativeFilter
     pagination_class = InitiativePagination
 
     def get_queryset(self):
@@ -274,7 +275,7 @@ def taxonomy_viewset(param, model):
     return TaxonomyViewSet
 
 
-TAXONOMY_VIEWSETS = {param: taxonomy_viewset(param, model) for param, model in TAXONOMIES.items()}
+TAXONOMY_VIEWSETS = {v.param: taxonomy_viewset(v.param, v.model) for v in VOCABULARIES}
 
 
 class ApiRoot(APIView):

@@ -33,3 +33,10 @@ def web_link(url):
     if not url:
         return ""
     return url if urlsplit(str(url).strip()).scheme.lower() in {"http", "https"} else ""
+
+
+@register.filter
+def or_nothing(query):
+    """A {% querystring %} result, or "" when it has nothing in it (it gives "?" then), so
+    an unfiltered link is the plain path."""
+    return "" if query == "?" else query
