@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 
-from catalogue import citations, errors, views
+from catalogue import citations, errors, exports, feeds, insights, sitemaps, views
 
 # GOV.UK pages, or JSON under /api/ (catalogue/errors.py).
 handler400 = errors.bad_request
@@ -44,8 +44,16 @@ urlpatterns = [
     ),
     path("organisations/", views.organisation_list, name="organisation-list"),
     path("organisations/<slug:slug>/", views.organisation_detail, name="organisation-detail"),
-    path("", include("catalogue.outputs_urls")),
-    path("insights/", include("catalogue.insights_urls")),
+    # Researchers' outputs: the filtered list as files and a feed, and its shape.
+    path("initiatives/export.csv", exports.export_csv, name="initiative-export-csv"),
+    path("initiatives/export.json", exports.export_json, name="initiative-export-json"),
+    path("feeds/initiatives.atom", feeds.initiative_feed, name="initiative-feed"),
+    path("insights/", insights.insights, name="insights"),
+    path("insights/<slug:table>.csv", insights.insights_csv, name="insights-csv"),
+    # For search engines.
+    path("sitemap.xml", sitemaps.sitemap_index, name="sitemap"),
+    path("sitemap-<slug:section>.xml", sitemaps.sitemap_section, name="sitemap-section"),
+    path("robots.txt", sitemaps.robots_txt, name="robots-txt"),
     path("api/v1/", include("catalogue.api.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
