@@ -142,7 +142,7 @@ def main(workdir):
 
     from catalogue.filters import SORTS
     from catalogue.models import Initiative, Organisation, Place
-    from catalogue.vocabularies import BY_PARAM as TAXONOMIES
+    from catalogue.vocabularies import VOCABULARIES
 
     rng = random.Random(2026)
     passwords = {name: secrets.token_urlsafe(18) for name in ("publisher", "editor")}
@@ -153,13 +153,13 @@ def main(workdir):
     published = Initiative.objects.published()
     slugs = list(published.order_by("pk").values_list("slug", flat=True))
     params = {
-        param: list(
-            model.objects.filter(initiatives__status="published")
+        vocabulary.param: list(
+            vocabulary.model.objects.filter(initiatives__status="published")
             .distinct()
             .order_by("slug")
             .values_list("slug", flat=True)
         )
-        for param, model in TAXONOMIES.items()
+        for vocabulary in VOCABULARIES
     }
     params["country"] = sorted(
         set(Place.objects.filter(initiatives__status="published").values_list("country", flat=True))

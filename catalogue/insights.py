@@ -10,7 +10,7 @@ not in use that is the filtered set broken down; for one in use it compares what
 (marked as chosen) with the alternatives.
 
 All the counts come from one SQL statement (the id set of each combination of filters,
-grouped on the narrow link tables, as in facets.py), cached under the catalogue version.
+grouped on the narrow link tables: catalogue/counts.py), cached under the catalogue version.
 """
 
 import csv
