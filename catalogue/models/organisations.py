@@ -29,6 +29,8 @@ class OrganisationKind(models.TextChoices):
 class OrganisationQuerySet(models.QuerySet):
     def public(self):
         """Organisations anyone may see: one is public only through a published initiative.
+        The organisation pages, the API, the sitemap, the list's organisation filter and the
+        workflow's rules all ask this, so they never disagree.
 
         Two EXISTS, each an index probe per organisation: `pk IN (subquery) OR pk IN (...)`
         can only be hashed while the published ids fit in work_mem; past that PostgreSQL
@@ -39,7 +41,7 @@ class OrganisationQuerySet(models.QuerySet):
         published = Initiative.Status.PUBLISHED
         return self.filter(
             models.Exists(
-                Initiative.objects.filter(status=published, lead_organisation=models.OuterRef("pk"))
+                Initiative.objects.published().filter(lead_organisation=models.OuterRef("pk"))
             )
             | models.Exists(
                 Partnership.objects.filter(
@@ -56,7 +58,8 @@ class OrganisationQuerySet(models.QuerySet):
 
         published = Initiative.Status.PUBLISHED
         led = (
-            Initiative.objects.filter(status=published, lead_organisation=models.OuterRef("pk"))
+            Initiative.objects.published()
+            .filter(lead_organisation=models.OuterRef("pk"))
             .order_by()
             .values("lead_organisation")
             .annotate(n=models.Count("pk"))
