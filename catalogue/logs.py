@@ -6,7 +6,6 @@ Configured in settings.LOGGING (DJANGO_LOG_FORMAT=json|text).
 """
 
 import contextvars
-import json
 import logging
 import re
 import time
@@ -16,6 +15,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from django.db import InterfaceError, OperationalError
 from django.utils.encoding import escape_uri_path
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
 
 logger = logging.getLogger("catalogue.requests")
 
@@ -141,40 +142,38 @@ class SuspiciousAsWarning(logging.Filter):
         return True
 
 
-# Attributes every LogRecord has; anything else on a record came from `extra`.
-STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {
-    "message",
-    "asctime",
-    "request_id",
+# Each line's own fields, in order, as logging.LogRecord names them and as the line does.
+LINE_FIELDS = {
+    "asctime": "time",
+    "levelname": "level",
+    "name": "logger",
+    "message": "message",
+    "request_id": "request_id",
 }
-# Extras not written: Django's request object (its repr has the unredacted query string).
-DROPPED_ATTRIBUTES = frozenset({"request"})
+# Extras not written: Django's request object (its repr has the unredacted query string),
+# and any named like a field every line has, which they would otherwise write over.
+DROPPED_ATTRIBUTES = frozenset({"request", *LINE_FIELDS.values(), "exception", "stack"})
 
 
-class JSONFormatter(logging.Formatter):
-    """One JSON object per line: time (ISO 8601, UTC), level, logger, message, request_id,
-    the record's extra fields, and `exception` (the traceback as text) when there is one."""
+class JSONFormatter(JsonFormatter):
+    """One JSON object per line (python-json-logger): time (ISO 8601, UTC), level, logger,
+    message, request_id, the record's extra fields, and `exception` (the traceback as text)
+    when there is one."""
 
-    def format(self, record):
-        entry = {
-            "time": datetime.fromtimestamp(record.created, UTC)
+    def __init__(self):
+        super().__init__(
+            list(LINE_FIELDS),
+            rename_fields={**LINE_FIELDS, "exc_info": "exception", "stack_info": "stack"},
+            reserved_attrs=[*RESERVED_ATTRS, *DROPPED_ATTRIBUTES],
+            json_ensure_ascii=False,
+        )
+
+    def formatTime(self, record, datefmt=None):
+        return (
+            datetime.fromtimestamp(record.created, UTC)
             .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None),
-        }
-        for name, value in vars(record).items():
-            if name not in STANDARD_ATTRIBUTES and name not in DROPPED_ATTRIBUTES:
-                entry.setdefault(name, value)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        elif record.exc_text:
-            entry["exception"] = record.exc_text
-        if record.stack_info:
-            entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+            .replace("+00:00", "Z")
+        )
 
 
 class TextFormatter(logging.Formatter):

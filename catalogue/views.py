@@ -192,12 +192,6 @@ def initiative_preview(request, slug):
     return response
 
 
-def public_organisations():
-    """Organisations anyone may see (Organisation.public): shared by the organisation pages,
-    the API, the sitemap and the list's organisation filter, so they never disagree."""
-    return Organisation.objects.public()
-
-
 ORGANISATIONS_PAGE_SIZE = 50
 
 
@@ -247,7 +241,7 @@ def organisation_list(request):
 def organisation_detail(request, slug):
     """An organisation and, a page at a time, the published case studies it led or took
     part in (one organisation may lead thousands), with links to them in the list."""
-    organisation = get_object_or_404(public_organisations(), slug=slug)
+    organisation = get_object_or_404(Organisation.objects.public(), slug=slug)
     initiatives = Initiative.objects.published().involving(organisation)
     partnered = Partnership.objects.filter(organisation=organisation).values("initiative")
     counts = initiatives.aggregate(

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from catalogue.models import Initiative, Partnership, Place, Theme
-from catalogue.views import public_organisations
+from catalogue.models import Initiative, Organisation, Partnership, Place, Theme
 from catalogue.vocabularies import BY_PARAM
 from tests.factories import (
     DraftFactory,
@@ -585,7 +584,7 @@ def test_schema_documents_every_filter_with_its_values(client):
     assert "EU" in params["country"]["schema"]["items"]["enum"]
     assert "local-authority" in params["kind"]["schema"]["items"]["enum"]
     assert sorted(params["organisation"]["schema"]["items"]["enum"]) == sorted(
-        public_organisations().values_list("slug", flat=True)
+        Organisation.objects.public().values_list("slug", flat=True)
     )
     assert params["role"]["schema"]["items"]["enum"] == ["lead", *Partnership.Role.values]
     assert params["evidence"]["schema"]["items"]["enum"] == ["1", "2", "3", "4", "5"]
@@ -713,7 +712,7 @@ def operation_model(operation):
     if resource == "initiatives":
         return Initiative.objects.published()
     if resource == "organisations":
-        return public_organisations()
+        return Organisation.objects.public()
     return TAXONOMIES[resource.removesuffix("s")].objects.all()
 
 

@@ -32,8 +32,7 @@ from catalogue.api import serializers as api
 from catalogue.api.filters import CatalogueFilterBackend
 from catalogue.filters import InitiativeFilter
 from catalogue.logs import current_request_id
-from catalogue.models import Initiative, Partnership
-from catalogue.views import public_organisations
+from catalogue.models import Initiative, Organisation, Partnership
 from catalogue.vocabularies import VOCABULARIES
 
 # Django's own slug converter: a lookup that could never match never reaches the database.
@@ -222,7 +221,7 @@ class OrganisationViewSet(ReadOnlyViewSet):
     pagination_class = CataloguePagination
 
     def get_queryset(self):
-        return public_organisations().order_by("name", "pk")
+        return Organisation.objects.public().order_by("name", "pk")
 
     def get_serializer_class(self):
         if self.action == "retrieve":
