@@ -43,6 +43,7 @@ from catalogue.importing.pstw.tables import (
     ORGANISATION_KINDS,
     ORGANISATION_LENGTH,
     OUTCOME_COLUMNS,
+    PROGRESS_EVERY,
     PSTW_ID,
     SOURCE_TITLE_LENGTH,
     STAGES,
@@ -156,11 +157,14 @@ class Mapper:
     def __init__(self, sectors=None):
         self.sectors = sectors or {}
 
-    def plan(self, positions, rows):
+    def plan(self, positions, rows, progress=None):
         """(every row as a PlannedRow, [Rejection]): each row mapped, or rejected (its
-        `mapped` None) when it cannot make a record."""
+        `mapped` None) when it cannot make a record. progress("mapping rows", done, total)
+        is called as they are."""
         planned, rejected, first_line = [], [], {}
-        for line, values, problem in rows:
+        for done, (line, values, problem) in enumerate(rows, start=1):
+            if progress and (done % PROGRESS_EVERY == 0 or done == len(rows)):
+                progress("mapping rows", done, len(rows))
 
             def value(name, values=values):
                 index = positions[key(name)]

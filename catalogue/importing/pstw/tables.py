@@ -213,7 +213,7 @@ SOURCE_TITLE_LENGTH = Source._meta.get_field("title").max_length
 URL_LENGTH = Initiative._meta.get_field("website").max_length
 NUTS_LENGTH = Initiative._meta.get_field("nuts_code").max_length
 SLUG_LENGTH = 200
-PROGRESS_EVERY = 250
+PROGRESS_EVERY = 25
 # The longest value a row may have: csv's own default limit. The real case list's longest
 # is under 4,000 characters; one of megabytes is a broken export, not a description.
 VALUE_LENGTH = 131_072

@@ -48,7 +48,8 @@ class Importer:
 
     def __init__(self, *, publish=False, progress=None):
         self.publish = publish
-        self.progress = progress or (lambda done, total: None)
+        # progress(what, done, total): told as rows are mapped, then as they are written.
+        self.progress = progress or (lambda what, done, total: None)
         self.result = Result()
 
     # ---- reference data, loaded once ----------------------------------------------------
@@ -135,7 +136,7 @@ class Importer:
     def run(self, positions, rows):
         self.load()
         self.result.rows = len(rows)
-        planned, rejected = Mapper(self.sectors).plan(positions, rows)
+        planned, rejected = Mapper(self.sectors).plan(positions, rows, self.progress)
         self.result.rejected.extend(rejected)
         self.prepare(planned)
         # Tag links of every row, saved together at the end: four statements instead of four
@@ -147,7 +148,7 @@ class Importer:
             if row.mapped:
                 self.import_row(row)
             if done % PROGRESS_EVERY == 0 or done == len(planned):
-                self.progress(done, len(planned))
+                self.progress("importing rows", done, len(planned))
         for name, links in self.links.items():
             through, column = self.through(name)
             through.objects.bulk_create(

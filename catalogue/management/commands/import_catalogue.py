@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalogue.importing.restore import Restorer
 from catalogue.importing.restore.values import and_join
-from catalogue.transfer import Progress, count_phrase
+from catalogue.progress import Progress
+from catalogue.transfer import count_phrase
 
 
 class Command(BaseCommand):
@@ -33,9 +34,9 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         started = time.monotonic()
-        progress = Progress(self.stderr, options["verbosity"], started)
-        restorer = Restorer(batch_size=batch_size, progress=progress)
-        counts = restorer.run(source)
+        with Progress(self.stderr, options["verbosity"], started) as progress:
+            restorer = Restorer(batch_size=batch_size, progress=progress)
+            counts = restorer.run(source)
 
         elapsed = time.monotonic() - started
         where = "standard input" if source == "-" else source

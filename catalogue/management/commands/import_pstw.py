@@ -18,6 +18,7 @@ from django.db import transaction
 
 from catalogue.importing.pstw import Importer, read_csv
 from catalogue.importing.pstw.tables import DATASET
+from catalogue.progress import Progress
 
 # Up to this many warnings are listed one by one; more are counted by kind (-v 2 lists all).
 LIST_WARNINGS_UP_TO = 20
@@ -48,22 +49,17 @@ class Command(BaseCommand):
         if self.verbosity >= 1:
             self.stdout.write(f"Importing {path.name} ({len(rows):,} rows)...")
         started = time.monotonic()
-        importer = Importer(publish=publish, progress=self.show_progress(started))
-        with transaction.atomic():
+        with (
+            Progress(self.stderr, self.verbosity, started, unit="rows") as progress,
+            transaction.atomic(),
+        ):
+            importer = Importer(publish=publish, progress=progress.tick)
             result = importer.run(positions, rows)
             if dry_run:
                 transaction.set_rollback(True)
         result.seconds = time.monotonic() - started
         self.result = result
         self.report(result, path.name, dry_run, publish)
-
-    def show_progress(self, started):
-        def progress(done, total):
-            if self.verbosity >= 1:
-                elapsed = time.monotonic() - started
-                self.stdout.write(f"  {done:,} / {total:,} rows ({elapsed:.1f} s)")
-
-        return progress
 
     def report(self, result, name, dry_run, publish):
         if result.new_terms and self.verbosity >= 1:

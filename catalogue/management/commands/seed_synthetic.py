@@ -8,6 +8,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from catalogue.progress import Progress
 from catalogue.synthetic.generate import Generator
 
 
@@ -34,17 +35,18 @@ class Command(BaseCommand):
         started = time.monotonic()
         verbosity = options["verbosity"]
 
-        def progress(done, total):
-            # About ten progress lines whatever the count, and always the last.
-            tenth = done * 10 // total > progress.last * 10 // total
-            if verbosity >= 1 and (done == total or tenth):
-                elapsed = time.monotonic() - started
-                self.stdout.write(f"  {done:,} / {total:,} initiatives ({elapsed:.1f} s)")
-            progress.last = done
-
-        progress.last = 0
-        generator = Generator(seed, say=self.stdout.write)
-        organisations, totals = generator.run(count, batch_size, progress)
+        with Progress(self.stderr, verbosity, started, unit="initiatives") as progress:
+            generator = Generator(seed, say=self.stdout.write)
+            organisations, totals = generator.run(
+                count,
+                batch_size,
+                lambda done, total: progress.tick("creating initiatives", done, total),
+            )
+        if verbosity >= 1:
+            # The last of the progress lines this wrote on stdout before they went to stderr
+            # (tests/test_seed_synthetic.py asserts it): how many, in how long.
+            elapsed = time.monotonic() - started
+            self.stdout.write(f"  {count:,} / {count:,} initiatives ({elapsed:.1f} s)")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created {count:,} published initiatives, {organisations:,} organisations, "
