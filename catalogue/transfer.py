@@ -1,6 +1,6 @@
 """What export_catalogue and import_catalogue share: the file's sections and record fields,
 how values are written, a reader that walks a large file one record at a time, an in-Python
-check of the models' check constraints, and progress lines.
+check of the models' check constraints. (Progress lines: catalogue/progress.py.)
 
 The file format itself is described in catalogue/management/commands/export_catalogue.py.
 """
@@ -10,7 +10,6 @@ import itertools
 import json
 import operator
 import re
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -192,34 +191,6 @@ def count_phrase(counts):
         for key, one, many in words
     ]
     return ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-class Progress:
-    """Progress lines on stderr for long runs: at most one a second, and never for short ones."""
-
-    INTERVAL = 1.0
-
-    def __init__(self, stderr, verbosity, started):
-        self.stderr, self.verbosity, self.started = stderr, verbosity, started
-        self.last = started
-
-    def elapsed(self):
-        return time.monotonic() - self.started
-
-    def tick(self, what, done, total=None):
-        """Called as records go by; writes a line when a second has passed."""
-        if self.verbosity < 1:
-            return
-        now = time.monotonic()
-        if now - self.last >= self.INTERVAL:
-            self.last = now
-            of = f" / {total:,}" if total is not None else ""
-            self.stderr.write(f"  {what}: {done:,}{of} ({now - self.started:.1f} s)")
-
-    def finished(self, what, done):
-        """A section is done; reported at verbosity 2."""
-        if self.verbosity >= 2:
-            self.stderr.write(f"  {what}: {done:,} ({self.elapsed():.1f} s)")
 
 
 # The check constraints, evaluated in Python as SQL would (NULL is unknown, and a check

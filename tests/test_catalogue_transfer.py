@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalogue import transfer
+from catalogue.importing.restore import Restorer
 from catalogue.models import (
     Barrier,
     Driver,
@@ -822,19 +823,17 @@ def test_check_constraints_are_evaluated_as_sql_would(values, result):
 
 
 def test_a_file_changed_between_check_and_insert_is_refused(seed_catalogue, tmp_path, monkeypatch):
-    from catalogue.management.commands import import_catalogue
-
     path = tmp_path / "out.json"
     export(path)
     empty_catalogue(reference_data=True)
-    check_file = import_catalogue.Command.check_file
+    check_file = Restorer.check_file
 
     def check_then_change(self, checked):
         check_file(self, checked)
         with open(checked, "a") as stream:
             stream.write("\n")
 
-    monkeypatch.setattr(import_catalogue.Command, "check_file", check_then_change)
+    monkeypatch.setattr(Restorer, "check_file", check_then_change)
     assert "changed while it was being imported" in import_error(path)
     assert all(not rows for rows in snapshot().values())
 

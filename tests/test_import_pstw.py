@@ -21,6 +21,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from reversion.models import Revision, Version
 
+from catalogue.importing.pstw import mapping
+from catalogue.importing.pstw.reading import shorten
+from catalogue.importing.pstw.tables import VALUE_LENGTH
+from catalogue.importing.pstw.writing import Importer
 from catalogue.management.commands import import_pstw
 from catalogue.models import Initiative, Organisation, Outcome, Place, Source, Theme
 from tests.factories import SourceFactory, term
@@ -466,7 +470,7 @@ def test_reverting_one_record_leaves_the_others(imported, tmp_path):
 
 
 def test_database_error_rejects_only_its_row(monkeypatch):
-    write = import_pstw.Importer.write
+    write = Importer.write
 
     def failing_write(self, mapped, organisation):
         outcome = write(self, mapped, organisation)
@@ -474,7 +478,7 @@ def test_database_error_rejects_only_its_row(monkeypatch):
             raise IntegrityError("boom")
         return outcome
 
-    monkeypatch.setattr(import_pstw.Importer, "write", failing_write)
+    monkeypatch.setattr(Importer, "write", failing_write)
     result, output = run()
     assert counts(result) == (7, 0, 0, 5)
     assert (5, "PSTW-9102", "database error: boom") in [
@@ -534,7 +538,7 @@ def test_a_value_too_long_rejects_only_its_row(tmp_path):
     assert (5, "PSTW-9102", reason) in [(r.line, r.pstw_id, r.reason) for r in result.rejected]
     assert f"line 5, PSTW-9102: {reason}" in output
     assert not Initiative.objects.filter(pstw_id="PSTW-9102").exists()
-    assert import_pstw.csv.field_size_limit() == 131_072  # as it was
+    assert csv.field_size_limit() == 131_072  # as it was
 
 
 @pytest.mark.parametrize(
@@ -640,7 +644,7 @@ def test_an_organisation_the_database_refuses_rejects_only_the_rows_it_leads(mon
 
 # Any character a UTF-8 file can hold (NUL, other scripts' digits, quotes, line breaks).
 CELLS = st.text(st.characters(codec="utf-8"), max_size=40) | st.sampled_from(
-    ["", '"', '"x', "\x00", "\r\n", "PSTW-\u0669", "x" * (import_pstw.VALUE_LENGTH + 1)]
+    ["", '"', '"x', "\x00", "\r\n", "PSTW-\u0669", "x" * (VALUE_LENGTH + 1)]
 )
 ANY_INPUT = hypothesis.settings(
     max_examples=50,
@@ -748,7 +752,7 @@ def test_empty_and_undecodable_files_are_command_errors(tmp_path):
     ],
 )
 def test_shorten_cuts_at_a_sentence_or_word_with_an_ellipsis(text, expected):
-    assert import_pstw.shorten(text.strip(), 35) == expected
+    assert shorten(text.strip(), 35) == expected
 
 
 @pytest.mark.parametrize(
@@ -769,13 +773,13 @@ def test_shorten_cuts_at_a_sentence_or_word_with_an_ellipsis(text, expected):
 )
 def test_nuts_codes(code, country, expected):
     warnings = []
-    found = import_pstw.Importer().map_nuts(code, country, lambda *w: warnings.append(w))
+    found = mapping.Mapper().map_nuts(code, country, lambda *w: warnings.append(w))
     assert found == expected
     assert bool(warnings) == (code in {"DE300", "12345"})
 
 
 def test_source_column_patterns_from_the_real_file():
-    found = import_pstw.Importer().map_sources(
+    found = mapping.Mapper().map_sources(
         "Survey 2021 (https://ai-watch.example/survey)\n"
         "https://digital-strategy.example/benchmark-2022, p.94\n"
         "Mail to AI Watch (15-5-2020)",
@@ -791,7 +795,7 @@ def test_source_column_patterns_from_the_real_file():
 def test_a_list_of_bodies_too_long_for_a_name_is_led_by_the_first():
     warnings = []
     listed = "Public Prosecutor's Office, the National Police, " + "the Tax Authorities, " * 20
-    data, shortened = import_pstw.Importer().map_organisation(
+    data, shortened = mapping.Mapper().map_organisation(
         listed.strip(" ,"), "Central-government", "NL", lambda *w: warnings.append(w)
     )
     assert (data.name, data.kind, data.country, shortened) == (

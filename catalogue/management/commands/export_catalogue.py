@@ -63,7 +63,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 
-from catalogue.transfer import FORMAT, SECTIONS, VERSION, Progress, chunks, count_phrase
+from catalogue.progress import Progress
+from catalogue.transfer import FORMAT, SECTIONS, VERSION, chunks, count_phrase
 
 
 class Command(BaseCommand):
@@ -89,7 +90,7 @@ class Command(BaseCommand):
         to_stdout = out == "-"
         self.chunk_size = chunk_size
         self.progress = Progress(self.stderr, options["verbosity"], started)
-        with self.output(out) as stream, self.snapshot():
+        with self.progress, self.output(out) as stream, self.snapshot():
             counts = self.export(stream)
         where = "standard output" if to_stdout else out
         summary = self.style.SUCCESS(
