@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 
-from catalogue import limits
+from catalogue import facet_index, limits
 from catalogue.models import (
     Driver,
     Initiative,
@@ -79,11 +79,15 @@ def no_rate_limits(settings):
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
-    """Cached taxonomy terms must not outlive the test transaction that created them."""
+def fresh_cache(settings):
+    """Cached taxonomy terms must not outlive the test transaction that created them; nor
+    must the facet index, which tests build at once ("sync"), in the test's transaction."""
+    settings.CATALOGUE_FACET_INDEX = "sync"
     cache.clear()
+    facet_index.forget()
     yield
     cache.clear()
+    facet_index.forget()
 
 
 @pytest.fixture(scope="module")

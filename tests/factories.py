@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import factory
+from django.http import QueryDict
 from django.utils import timezone
 
 from catalogue.models import (
@@ -188,3 +189,68 @@ def varied_initiatives(count=24):
             countries=["GB"],
         )
     return created
+
+
+# -- a random catalogue and random list queries (facet counts, the facet index) -------------
+
+THEMES = ["cloud", "data-analytics", "open-data", "skills", "ai-automation"]
+DRIVERS = ["technology", "crisis", "public-demand"]
+OUTCOMES = ["cost-savings", "service-quality", "faster-services"]
+BARRIERS = ["funding", "skills-gap"]
+SECTORS = ["health", "education", "general-public-services"]
+STAGES = ["pilot", "implemented", "scaled"]
+COUNTRIES = ["GB", "EE", "FR"]
+KINDS = ["local-authority", "central-government", "nhs-body"]
+EVIDENCE = ["1", "2", "3", "4", "5"]
+TYPES = ["enhancement", "mission", "adaptive", "anticipatory"]
+MEASURED = ["yes", "no"]
+YEARS = [str(year) for year in range(2010, 2025)]
+
+
+def random_catalogue(rng, size=40):
+    organisations = [OrganisationFactory(kind=kind) for kind in KINDS for _ in range(2)]
+    for _ in range(size):
+        initiative = InitiativeFactory(
+            lead_organisation=rng.choice(organisations),
+            themes=rng.sample(THEMES, rng.randint(1, 3)),
+            drivers=rng.sample(DRIVERS, rng.randint(1, 2)),
+            outcomes=rng.sample(OUTCOMES, rng.randint(1, 2)),
+            barriers=rng.sample(BARRIERS, rng.randint(0, 2)),
+            sector=term(Sector, rng.choice(SECTORS)),
+            stage=rng.choice(STAGES),
+            countries=rng.sample(COUNTRIES, rng.randint(1, 2)),
+            start_year=rng.randint(2010, 2024),
+            title=rng.choice(["Housing chatbot", "Data platform", "Skills academy"]),
+            evidence_level=int(rng.choice(EVIDENCE)),
+            innovation_type=rng.choice([*TYPES, ""]),
+        )
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            MetricFactory(initiative=initiative)
+        if rng.random() < 0.1:
+            initiative.start_year = None
+            initiative.save()
+    DraftFactory(themes=THEMES, drivers=DRIVERS)  # never counted
+
+
+def random_query(rng):
+    query = QueryDict(mutable=True)
+    for name, values in [
+        ("theme", THEMES),
+        ("driver", DRIVERS),
+        ("outcome", OUTCOMES),
+        ("barrier", BARRIERS),
+        ("sector", SECTORS),
+        ("stage", STAGES),
+        ("country", COUNTRIES),
+        ("kind", KINDS),
+        ("evidence", EVIDENCE),
+        ("innovation_type", TYPES),
+        ("measured", MEASURED),
+    ]:
+        if rng.random() < 0.35:
+            query.setlist(name, rng.sample(values, rng.randint(1, 2)))
+    if rng.random() < 0.3:
+        query["year_from"] = str(rng.randint(2010, 2018))
+    if rng.random() < 0.3:
+        query["q"] = rng.choice(["housing", "data", "skills"])
+    return query

@@ -1,0 +1,369 @@
+"""The facet counts of any filter combination, from an in-memory index instead of SQL.
+
+The filter panel's counts (catalogue/facets.py) are one SQL statement that groups the link
+tables of every matching initiative, once per active facet: linear in the catalogue, and the
+first request of each combination pays it (a write moves the catalogue version, so every
+combination is new again). This index holds, for each value of each facet, the set of
+published initiatives that have it, as a compressed bitmap (pyroaring, the structure Lucene
+and Meilisearch count facets with). A combination's id set is a few unions and
+intersections, and each count one intersection's cardinality: microseconds, whatever the
+catalogue's size.
+
+Correctness: an index describes one catalogue version, read in one snapshot with the data
+(REPEATABLE READ on PostgreSQL), and is used only by requests that read that same version;
+any other request counts with SQL, as before. So it is never stale, after any write, restore,
+bulk import or direct SQL (the database's triggers move the version on every write). A
+process builds a new index in a background thread when the version moves (requests go on
+with SQL meanwhile), or at once when CATALOGUE_FACET_INDEX is "sync" (tests). The search
+text (`q`) is the one filter the index cannot answer: its matching ids come from the search
+SQL and are intersected with the rest.
+
+On SQLite there is no catalogue version, so pages count with SQL; the index itself works on
+both databases, and tests prove it gives exactly what the SQL gives (tests/test_facet_index.py).
+"""
+
+import logging
+import threading
+import time
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import connection, connections, transaction
+from pyroaring import BitMap
+
+from catalogue import caching, search
+from catalogue.models import (
+    CatalogueVersion,
+    Initiative,
+    Metric,
+    Organisation,
+    Partnership,
+    Place,
+)
+from catalogue.vocabularies import BY_PARAM, VOCABULARIES, terms
+
+logger = logging.getLogger(__name__)
+
+# Columns of Initiative counted as facets: {facet: (column, key as the SQL gives it)}.
+COLUMNS = {
+    "stage": "stage",
+    "evidence": "evidence_level",
+    "innovation_type": "innovation_type",
+    "start_year": "start_year",
+}
+
+
+def _key(value):
+    """A value as the counting SQL's `::text` gives it (None stays None)."""
+    return None if value is None else str(value)
+
+
+class FacetIndex:
+    """Bitmaps of published initiative ids, by facet value, for one catalogue version."""
+
+    def __init__(self, version):
+        self.version = version
+        self.published = BitMap()
+        # {facet: {key: BitMap}}: keys as the counting SQL gives them (text).
+        self.by = defaultdict(lambda: defaultdict(BitMap))
+        # Organisations: led, took part in (any role), took part in by role.
+        self.led_by = defaultdict(BitMap)
+        self.partner_of = defaultdict(BitMap)
+        self.partner_as = defaultdict(BitMap)  # (organisation id, role)
+        self.any_partner_as = defaultdict(BitMap)  # role
+        self.built_in = 0.0
+
+    # -- building -----------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, using="default"):
+        """Read the published catalogue and its version in one snapshot."""
+        started = time.perf_counter()
+        db = connections[using]
+        # One snapshot for the version and the data. Inside a transaction already (a test,
+        # "sync" mode in a request) the snapshot is that transaction's.
+        snapshot = db.vendor == "postgresql" and not db.in_atomic_block
+        with transaction.atomic(using=using):
+            if snapshot:
+                with db.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            version = (
+                CatalogueVersion.objects.using(using)
+                .filter(pk=1)
+                .values_list("number", flat=True)
+                .first()
+            )
+            index = cls(version)
+            index._read(using)
+        index._freeze()
+        index.built_in = time.perf_counter() - started
+        return index
+
+    def _read(self, using):
+        rows = (
+            Initiative.objects.using(using)
+            .published()
+            .order_by()
+            .values_list("pk", "sector_id", "lead_organisation__kind", *COLUMNS.values())
+            .iterator(chunk_size=20_000)
+        )
+        by = self.by
+        published = []
+        for pk, sector, kind, *values in rows:
+            published.append(pk)
+            by["sector"][_key(sector)].add(pk)
+            by["kind"][kind].add(pk)
+            for facet, value in zip(COLUMNS, values, strict=True):
+                by[facet][_key(value)].add(pk)
+        self.published = BitMap(published)
+        for vocabulary in VOCABULARIES:
+            if not vocabulary.many:
+                continue
+            field = Initiative._meta.get_field(vocabulary.field)
+            through = field.remote_field.through
+            pairs = (
+                through.objects.using(using)
+                .order_by()
+                .values_list("initiative_id", f"{vocabulary.name}_id")
+                .iterator(chunk_size=50_000)
+            )
+            for initiative, term in pairs:
+                by[vocabulary.param][str(term)].add(initiative)
+        countries = dict(Place.objects.using(using).values_list("pk", "country"))
+        places = (
+            Initiative.places.through.objects.using(using)
+            .order_by()
+            .values_list("initiative_id", "place_id")
+            .iterator(chunk_size=50_000)
+        )
+        for initiative, place in places:
+            by["country"][str(countries[place])].add(initiative)
+        partnerships = (
+            Partnership.objects.using(using)
+            .order_by()
+            .values_list("initiative_id", "organisation_id", "role")
+            .iterator(chunk_size=50_000)
+        )
+        for initiative, organisation, role in partnerships:
+            self.partner_of[organisation].add(initiative)
+            self.partner_as[organisation, role].add(initiative)
+            self.any_partner_as[role].add(initiative)
+        leads = (
+            Initiative.objects.using(using)
+            .published()
+            .order_by()
+            .values_list("lead_organisation_id", "pk")
+            .iterator(chunk_size=50_000)
+        )
+        for organisation, initiative in leads:
+            self.led_by[organisation].add(initiative)
+        measured = Metric.objects.using(using).order_by().values_list("initiative_id", flat=True)
+        by["measured"]["yes"] = BitMap(measured.distinct().iterator(chunk_size=50_000))
+
+    def _freeze(self):
+        """Keep published initiatives only, drop empty sets, and precompute the unions."""
+        published = self.published
+        frozen = {}
+        for facet, values in self.by.items():
+            kept = {}
+            for key, ids in values.items():
+                ids &= published
+                if ids:
+                    kept[key] = ids
+            frozen[facet] = kept
+        frozen["measured"] = {
+            key: ids
+            for key, ids in {
+                "yes": frozen.get("measured", {}).get("yes", BitMap()),
+                "no": published - frozen.get("measured", {}).get("yes", BitMap()),
+            }.items()
+            if ids
+        }
+        self.by = frozen
+        for table in (self.led_by, self.partner_of, self.partner_as, self.any_partner_as):
+            for key in list(table):
+                table[key] &= published
+                if not table[key]:
+                    del table[key]
+        self.involved = {
+            organisation: self.led_by.get(organisation, BitMap())
+            | self.partner_of.get(organisation, BitMap())
+            for organisation in set(self.led_by) | set(self.partner_of)
+        }
+        covered = {
+            v.param: BitMap.union(BitMap(), *self.by.get(v.param, {}).values())
+            for v in VOCABULARIES
+        }
+        covered["sector"] = self.published - self.by.get("sector", {}).get(None, BitMap())
+        covered["country"] = BitMap.union(BitMap(), *self.by.get("country", {}).values())
+        covered["stage"] = self.published - self.by.get("stage", {}).get("", BitMap())
+        covered["kind"] = self.published - self.by.get("kind", {}).get(
+            Organisation.Kind.OTHER, BitMap()
+        )
+        self.covered = covered
+
+    # -- filtering ----------------------------------------------------------------------
+
+    def matching(self, filterset, skip=()):
+        """The ids the filterset selects, ignoring the filters named in `skip`."""
+        ids = self.published
+        if not (filterset.is_bound and filterset.form.is_valid()):
+            return ids
+        cleaned = filterset.form.cleaned_data
+        for name, value in cleaned.items():
+            if name in skip or name == "sort" or value in (None, "", []):
+                continue
+            chosen = self._filter(name, value, cleaned, filterset)
+            if chosen is not None:
+                ids = ids & chosen
+        return ids
+
+    def _union(self, facet, keys):
+        values = self.by.get(facet, {})
+        return BitMap.union(BitMap(), *(values[key] for key in keys if key in values))
+
+    def _filter(self, name, value, cleaned, filterset):
+        """The ids one filter allows (None: any)."""
+        if name in BY_PARAM:
+            by_slug = terms(name)
+            return self._union(name, [str(by_slug[slug].id) for slug in value if slug in by_slug])
+        if name in ("stage", "kind", "evidence", "innovation_type", "country"):
+            return self._union(name, [str(key) for key in value])
+        if name == "measured":
+            if set(value) >= {"yes", "no"}:
+                return None
+            return self._union("measured", [value[0]])
+        if name in ("year_from", "year_to"):
+            years = [key for key in self.by.get("start_year", {}) if key is not None]
+            if name == "year_from":
+                return self._union("start_year", [y for y in years if int(y) >= value])
+            return self._union("start_year", [y for y in years if int(y) <= value])
+        if name == "q":
+            found = search.search(Initiative.objects.published(), value).order_by()
+            return BitMap(found.values_list("pk", flat=True).iterator(chunk_size=50_000))
+        if name == "organisation":
+            organisations = Organisation.objects.filter(slug__in=value).values_list("pk", flat=True)
+            roles = set(cleaned.get("role") or [])
+            partner_roles = roles - {"lead"}
+            allowed = BitMap()
+            for organisation in organisations:
+                if not roles or "lead" in roles:
+                    allowed |= self.led_by.get(organisation, BitMap())
+                if not roles:
+                    allowed |= self.partner_of.get(organisation, BitMap())
+                for role in partner_roles:
+                    allowed |= self.partner_as.get((organisation, role), BitMap())
+            return allowed
+        if name == "role":
+            if cleaned.get("organisation") or "lead" in value:
+                return None  # with an organisation, `organisation` applies it
+            return BitMap.union(BitMap(), *(self.any_partner_as.get(r, BitMap()) for r in value))
+        raise ValueError(f"The facet index cannot apply the filter {name!r}")
+
+    # -- counting -----------------------------------------------------------------------
+
+    def count(self, filterset, wanted, facets, leaves_out, coverage, options):
+        """(total, {facet: {key: n}}, {facet: recorded}, {organisation id: n}), as the
+        counting SQL gives them: only keys with a count, nulls left out."""
+        bases = {(): self.matching(filterset)}
+        active = filterset.active_facets()
+
+        def base(names):
+            skip = tuple(name for name in names if name in active)
+            if skip not in bases:
+                bases[skip] = self.matching(filterset, skip)
+            return bases[skip]
+
+        counts = {}
+        for facet in facets:
+            ids = base(leaves_out(facet))
+            found = {}
+            for key, members in self.by.get(facet, {}).items():
+                if key is None:
+                    continue
+                n = ids.intersection_cardinality(members)
+                if n:
+                    found[key] = n
+            counts[facet] = found
+        everything = bases[()]
+        recorded = {
+            facet: everything.intersection_cardinality(self.covered[facet]) for facet in coverage
+        }
+        ids = base(("organisation",))
+        by_organisation = {}
+        for organisation, members in self.involved.items():
+            n = ids.intersection_cardinality(members)
+            if n:
+                by_organisation[organisation] = n
+        top = sorted(by_organisation.items(), key=lambda item: (-item[1], item[0]))[:options]
+        shown = dict(top)
+        for organisation in wanted:
+            if organisation in by_organisation:
+                shown[organisation] = by_organisation[organisation]
+        return len(everything), counts, recorded, {str(k): n for k, n in shown.items()}
+
+    def memory(self):
+        """Bytes the bitmaps take serialised: about what they hold in memory."""
+        sets = [self.published, *self.involved.values(), *self.partner_as.values()]
+        sets += [ids for values in self.by.values() for ids in values.values()]
+        sets += [*self.led_by.values(), *self.partner_of.values(), *self.covered.values()]
+        sets += list(self.any_partner_as.values())
+        return sum(len(ids.serialize()) for ids in sets)
+
+
+# -- the process's index --------------------------------------------------------------------
+
+_index = None
+_building = threading.Lock()
+
+
+def current(request=None):
+    """The index for the catalogue version this request reads, or None (count with SQL).
+
+    With CATALOGUE_FACET_INDEX "background" (the default) a request that finds the index
+    behind starts its rebuild in a thread and counts with SQL; "sync" builds it at once;
+    "off" never uses it. Without a catalogue version (SQLite) there is none.
+    """
+    mode = settings.CATALOGUE_FACET_INDEX
+    if mode == "off":
+        return None
+    version = caching.current_version(request)
+    if version is None:
+        return None
+    index = _index
+    if index is not None and index.version == version:
+        return index
+    if mode == "sync":
+        return _rebuild() if _index is None or _index.version != version else _index
+    if _building.acquire(blocking=False):
+        threading.Thread(target=_rebuild_in_background, name="facet-index", daemon=True).start()
+    return None
+
+
+def _rebuild():
+    global _index
+    index = FacetIndex.build()
+    _index = index
+    logger.info(
+        "Facet index for catalogue version %s: %s initiatives in %.0f ms",
+        index.version,
+        len(index.published),
+        index.built_in * 1000,
+    )
+    return index
+
+
+def _rebuild_in_background():
+    try:
+        _rebuild()
+    except Exception:
+        logger.exception("The facet index could not be built; counting with SQL")
+    finally:
+        connection.close()
+        _building.release()
+
+
+def forget():
+    """Drop the process's index (tests)."""
+    global _index
+    _index = None
