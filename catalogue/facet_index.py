@@ -204,25 +204,28 @@ class FacetIndex:
 
     # -- filtering ----------------------------------------------------------------------
 
-    def matching(self, filterset, skip=()):
-        """The ids the filterset selects, ignoring the filters named in `skip`."""
+    def matching(self, filterset, skip=(), allowed=None):
+        """The ids the filterset selects, ignoring the filters named in `skip`; `allowed`
+        keeps each filter's ids between calls (the search runs once)."""
         ids = self.published
         if not (filterset.is_bound and filterset.form.is_valid()):
             return ids
+        allowed = {} if allowed is None else allowed
         cleaned = filterset.form.cleaned_data
         for name, value in cleaned.items():
             if name in skip or name == "sort" or value in (None, "", []):
                 continue
-            chosen = self._filter(name, value, cleaned, filterset)
-            if chosen is not None:
-                ids = ids & chosen
+            if name not in allowed:
+                allowed[name] = self._filter(name, value, cleaned)
+            if allowed[name] is not None:
+                ids = ids & allowed[name]
         return ids
 
     def _union(self, facet, keys):
         values = self.by.get(facet, {})
         return BitMap.union(BitMap(), *(values[key] for key in keys if key in values))
 
-    def _filter(self, name, value, cleaned, filterset):
+    def _filter(self, name, value, cleaned):
         """The ids one filter allows (None: any)."""
         if name in BY_PARAM:
             by_slug = terms(name)
@@ -265,13 +268,14 @@ class FacetIndex:
     def count(self, filterset, wanted, facets, leaves_out, coverage, options):
         """(total, {facet: {key: n}}, {facet: recorded}, {organisation id: n}), as the
         counting SQL gives them: only keys with a count, nulls left out."""
-        bases = {(): self.matching(filterset)}
+        allowed = {}
+        bases = {(): self.matching(filterset, (), allowed)}
         active = filterset.active_facets()
 
         def base(names):
             skip = tuple(name for name in names if name in active)
             if skip not in bases:
-                bases[skip] = self.matching(filterset, skip)
+                bases[skip] = self.matching(filterset, skip, allowed)
             return bases[skip]
 
         counts = {}
@@ -301,6 +305,53 @@ class FacetIndex:
             if organisation in by_organisation:
                 shown[organisation] = by_organisation[organisation]
         return len(everything), counts, recorded, {str(k): n for k, n in shown.items()}
+
+    def _by_key(self, ids, facet, nulls=False):
+        found = {}
+        for key, members in self.by.get(facet, {}).items():
+            if key is None and not nulls:
+                continue
+            n = ids.intersection_cardinality(members)
+            if n:
+                found[key] = n
+        return found
+
+    def insights(self, filterset, leaves_out):
+        """{figure: {key: n}} as insights' counting SQL gives it (catalogue/insights.py):
+        `leaves_out` maps each figure to the filters it leaves out."""
+        allowed, bases = {}, {}
+        active = filterset.active_facets()
+
+        def base(name):
+            skip = tuple(param for param in leaves_out[name] if param in active)
+            if skip not in bases:
+                bases[skip] = self.matching(filterset, skip, allowed)
+            return bases[skip]
+
+        found = {"total": {"": len(base("total"))}}
+        for name in ("theme", "driver", "outcome", "barrier", "country", "stage"):
+            found[name] = self._by_key(base(name), name)
+        for name in ("sector", "innovation_type", "evidence"):
+            found[name] = self._by_key(base(name), name, nulls=True)
+        found["year"] = self._by_key(base("year"), "start_year", nulls=True)
+        found["cross"] = self._pairs(base("cross"), "driver", "outcome")
+        found["theme_year"] = self._pairs(base("theme_year"), "theme", "start_year")
+        return found
+
+    def _pairs(self, ids, rows, columns):
+        """{"row:column": n} of the ids in both (nulls left out)."""
+        found = {}
+        for row, row_members in self.by.get(rows, {}).items():
+            within = ids & row_members
+            if not within:
+                continue
+            for column, members in self.by.get(columns, {}).items():
+                if column is None:
+                    continue
+                n = within.intersection_cardinality(members)
+                if n:
+                    found[f"{row}:{column}"] = n
+        return found
 
     def memory(self):
         """Bytes the bitmaps take serialised: about what they hold in memory."""

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 from django_countries import countries
 
-from catalogue import caching
+from catalogue import caching, facet_index
 from catalogue.counts import FACET_SQL, TOTAL, Count, grouped
 from catalogue.exports import neutralise
 from catalogue.filters import InitiativeFilter
@@ -96,7 +96,11 @@ def count(filterset):
 
 
 def _count(filterset):
-    found = grouped(filterset, FIGURES)
+    index = facet_index.current(filterset.request)
+    if index is not None:
+        found = index.insights(filterset, {name: f.leaves_out for name, f in FIGURES.items()})
+    else:
+        found = grouped(filterset, FIGURES)
     figures = {
         "total": found["total"].get("", 0),
         "stage": {key: n for key, n in found["stage"].items() if key is not None},
