@@ -298,6 +298,10 @@ CATALOGUE_RATE_LIMITS = {
 CATALOGUE_MAX_CONCURRENT_EXPORTS = int(os.environ.get("DJANGO_MAX_CONCURRENT_EXPORTS", "1"))
 CATALOGUE_EXPORT_RETRY_AFTER = 10  # seconds
 CATALOGUE_PAGE_SIZE = 20
+# The last page of a list served (the list shows it instead of a later one; the API answers
+# 400): a page far down a large result costs a sort of everything before it. 500 pages are
+# 10,000 results; the exports have them all.
+CATALOGUE_MAX_PAGE = int(os.environ.get("DJANGO_MAX_PAGE", "500"))
 # Facet counts from the in-memory index (catalogue/facet_index.py): "background" rebuilds it
 # in a thread when the catalogue version moves (counting with SQL meanwhile), "sync" at once,
 # "off" always counts with SQL. PostgreSQL only (it needs the catalogue version).

@@ -67,7 +67,12 @@ def initiative_list(request):
     filterset = InitiativeFilter.for_request(request, Initiative.objects.published().with_listing())
     total, counts = facets.count(filterset)
     page = nearest_page(
-        request, filterset.results, settings.CATALOGUE_PAGE_SIZE, filterset.problems, total
+        request,
+        filterset.results,
+        settings.CATALOGUE_PAGE_SIZE,
+        filterset.problems,
+        total,
+        last=settings.CATALOGUE_MAX_PAGE,
     )
     results = caching.cached(
         caching.key(request, "results", sorted(request.GET.lists())),
@@ -195,12 +200,20 @@ def initiative_preview(request, slug):
 ORGANISATIONS_PAGE_SIZE = 50
 
 
-def nearest_page(request, queryset, page_size, problems, count=None):
-    """The page asked for, or the nearest one with a note in `problems`: never a 404."""
+def nearest_page(request, queryset, page_size, problems, count=None, last=None):
+    """The page asked for, or the nearest one with a note in `problems`: never a 404. With
+    `last`, no later page than that is served (the note says why)."""
     paginator = Paginator(queryset, page_size)
     if count is not None:
         paginator.count = count
     requested = request.GET.get("page") or 1
+    deep = last is not None and str(requested).isdecimal() and int(requested) > last
+    if deep and paginator.num_pages > last:
+        problems.append(
+            f"Page {int(requested):,} is not shown: only the first {last:,} pages of "
+            "results are. Narrow the filters, or download every result (below)."
+        )
+        return paginator.page(last)
     try:
         page = paginator.page(requested)
     except InvalidPage:

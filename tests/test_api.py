@@ -5,6 +5,7 @@ from collections import Counter
 
 import pytest
 import schemathesis
+from django.conf import settings as django_settings
 from django.contrib.staticfiles import finders
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
@@ -604,7 +605,11 @@ def test_schema_documents_every_filter_with_its_values(client):
     assert params["year_from"]["schema"] == {"type": "integer", "minimum": 1950, "maximum": 2100}
     assert params["q"]["schema"] == {"type": "string", "maxLength": 200, "pattern": r"^[^\u0000]*$"}
     assert all(param["allowEmptyValue"] for param in params.values()), "blank is ignored"
-    assert params["page"]["schema"] == {"type": "integer", "minimum": 1}
+    assert params["page"]["schema"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": django_settings.CATALOGUE_MAX_PAGE,
+    }
     responses = schema["paths"][LIST]["get"]["responses"]
     assert set(responses) == {"200", "400", "404"}
     assert set(parameters(schema, f"{API}organisations/")) == {"page"}

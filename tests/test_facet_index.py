@@ -176,3 +176,19 @@ def test_in_the_background_a_page_counts_with_sql_until_the_index_is_built(clien
         if thread.name == "facet-index":
             thread.join(10)
     assert len(facet_index._index.published) == 2
+
+
+def test_pages_past_the_last_served_are_refused_with_a_reason(client, settings):
+    settings.CATALOGUE_PAGE_SIZE = 1
+    settings.CATALOGUE_MAX_PAGE = 2
+    InitiativeFactory.create_batch(4, themes=["cloud"])
+    response = client.get("/initiatives/", {"theme": "cloud", "page": "4"})
+    assert response.status_code == 200
+    assert response.context["page_obj"].number == 2
+    assert "Page 4 is not shown: only the first 2 pages of results are." in response.text
+    assert "download every result" in response.text
+    api = client.get("/api/v1/initiatives/", {"theme": "cloud", "page": "3"})
+    assert api.status_code == 400
+    assert "Only the first 2 pages" in api.json()["errors"]["page"][0]
+    page = client.get("/api/v1/initiatives/", {"theme": "cloud", "page": "2"}).json()
+    assert page["count"] == 4 and len(page["results"]) == 1

@@ -73,6 +73,14 @@ class JSONOnly(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+def deep_page_message():
+    last = settings.CATALOGUE_MAX_PAGE
+    return (
+        f"Only the first {last:,} pages of results are served. Narrow the filters, or "
+        "download every result from the export (the same query string), which has them all."
+    )
+
+
 class PageNotFound(NotFound):
     summary = "There is no such page."
 
@@ -95,6 +103,8 @@ class CataloguePagination(PageNumberPagination):
         self.request = request
         number = self.page_number(request)
         paginator = Paginator(queryset, self.get_page_size(request))
+        if (total := self.total(view)) is not None:
+            paginator.count = total  # counted already: the paginator need not count again
         try:
             self.page = paginator.page(number)
         except EmptyPage:
@@ -116,6 +126,10 @@ class CataloguePagination(PageNumberPagination):
             raise ValidationError({"page": ["Enter a whole number, 1 or more."]})
         return int(values[0])
 
+    def total(self, view):
+        """The number of results when it is known without counting (None: count)."""
+        return None
+
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
@@ -131,6 +145,24 @@ class InitiativePagination(CataloguePagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.view = view
         return super().paginate_queryset(queryset, request, view)
+
+    def page_number(self, request):
+        number = super().page_number(request)
+        if number > settings.CATALOGUE_MAX_PAGE:
+            raise ValidationError({"page": [deep_page_message()]})
+        return number
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["maximum"] = settings.CATALOGUE_MAX_PAGE
+        return parameters
+
+    def total(self, view):
+        # The facet counts' total (from the facet index when it is current): the coverage
+        # needs them anyway, and a COUNT(*) of a large result is the slowest part of a page.
+        filterset = getattr(view, "filterset", None)
+        return None if filterset is None else facets.count(filterset)[0]
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
