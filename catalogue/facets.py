@@ -76,8 +76,10 @@ def count(filterset):
     On PostgreSQL the result is cached under the catalogue version, which database triggers
     change on any write that could change a count, so a cached count is never stale.
     """
-    key = caching.query_key(filterset, "facets", filterset.organisation_search)
-    return caching.cached(key, lambda: _count(filterset))
+    if not hasattr(filterset, "_counts"):  # once per filterset, even with no cache
+        key = caching.query_key(filterset, "facets", filterset.organisation_search)
+        filterset._counts = caching.cached(key, lambda: _count(filterset))
+    return filterset._counts
 
 
 def _count(filterset):
