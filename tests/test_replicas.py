@@ -82,7 +82,9 @@ class Seen:
         return [sql for sql in found if READS.search(sql)]
 
     def from_replica(self, path):
-        assert self.reads(self.replica), f"{path}: nothing read from the replica"
+        assert self.reads(self.replica), (
+            f"{path}: nothing read from the replica: {self.replica}; primary: {self.primary}"
+        )
         assert not self.reads(self.primary), (
             f"{path}: read from the primary: {self.reads(self.primary)[:3]}"
         )
@@ -131,8 +133,9 @@ class Servers:
             return cursor.fetchall() if cursor.description else []
 
     def replayed(self):
-        """Wait until the replica has replayed everything the primary has written."""
-        (wanted,) = self.sql(self.primary, "SELECT pg_current_wal_lsn()::text")[0]
+        """Wait until the replica has replayed everything the primary has written (the
+        insert position: with synchronous_commit off a commit may not be written out yet)."""
+        (wanted,) = self.sql(self.primary, "SELECT pg_current_wal_insert_lsn()::text")[0]
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with contextlib.suppress(psycopg.OperationalError):
