@@ -67,8 +67,8 @@ test: venv  ## Run every check and test (PostgreSQL too when TEST_DATABASE_URL i
 	  npm ci --no-audit --no-fund --loglevel=error; fi
 	$(PY) -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  echo "== PostgreSQL run against $${TEST_DATABASE_URL%%@*}@... (browser and outage tests ran above)"; \
-	  DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest --require-postgres -m "not browser and not faults"; \
+	  echo "== PostgreSQL run against $${TEST_DATABASE_URL%%@*}@... (browser, outage and replica tests ran above)"; \
+	  DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest --require-postgres -m "not browser and not faults and not replicas"; \
 	elif [ -n "$$CI" ]; then \
 	  echo "CI is set but TEST_DATABASE_URL is not: the PostgreSQL run is required on CI."; exit 1; \
 	else \

@@ -12,7 +12,7 @@ import threading
 from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import conditional_page
 
@@ -58,7 +58,14 @@ def forget(name):
 
 
 def _read_version():
-    return CatalogueVersion.objects.filter(pk=1).values_list("number", flat=True).first()
+    # Always the primary's: a read replica is used only when it has replayed this version
+    # (catalogue/routing.py), so it must not be read from a replica.
+    return (
+        CatalogueVersion.objects.using(DEFAULT_DB_ALIAS)
+        .filter(pk=1)
+        .values_list("number", flat=True)
+        .first()
+    )
 
 
 def current_version(request=None):

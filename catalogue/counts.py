@@ -10,7 +10,7 @@ name of its id set, and gives (k, n) rows.
 
 from typing import NamedTuple
 
-from django.db import connection
+from django.db import connection, connections, router
 
 from catalogue.models import Initiative
 from catalogue.vocabularies import VOCABULARIES
@@ -126,7 +126,10 @@ def grouped(filterset, figures, extra_ctes=()):
     if connection.vendor == "sqlite":
         sql = sql.replace("::text", "")
     found = {name: {} for name in figures}
-    with connection.cursor() as cursor:
+    # Raw SQL is not routed: ask the router where the filter's reads go (a replica, for a
+    # public request: catalogue/routing.py).
+    database = router.db_for_read(filterset.queryset.model)
+    with connections[database].cursor() as cursor:
         cursor.execute(sql, params)
         for name, key, n in cursor.fetchall():
             found[name][None if key is None else str(key)] = n

@@ -138,6 +138,35 @@ if "postgresql" in DATABASES["default"]["ENGINE"]:
     # not after the operating system's TCP timeout. ?connect_timeout= in the URL overrides.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
+# Read replicas (streaming standbys of the primary): public reads go to them, everything an
+# editor sees and every write to the primary (catalogue/routing.py, docs/scaling.md). Space-
+# or comma-separated URLs, named replica1, replica2... In tests each mirrors the primary.
+DATABASE_REPLICAS = []
+for url in re.split(r"[\s,]+", os.environ.get("DATABASE_REPLICA_URLS", "")):
+    if not url:
+        continue
+    replica = dj_database_url.parse(
+        url,
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    replica["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]
+    if "postgresql" in replica["ENGINE"]:
+        replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    replica["TEST"] = {"MIRROR": "default"}
+    alias = f"replica{len(DATABASE_REPLICAS) + 1}"
+    DATABASES[alias] = replica
+    DATABASE_REPLICAS.append(alias)
+if DATABASE_REPLICAS:
+    DATABASE_ROUTERS = ["catalogue.routing.ReplicaRouter"]
+    # After authentication: only visitors who are not signed in read from a replica.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "catalogue.routing.ReplicaMiddleware",
+    )
+# Seconds a replica that could not be reached is left alone (its reads go to the primary).
+CATALOGUE_REPLICA_RETRY = float(os.environ.get("DJANGO_REPLICA_RETRY", "30"))
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The covering index for facet counts has INCLUDE columns, which SQLite ignores (harmlessly).
 SILENCED_SYSTEM_CHECKS = ["models.W040"]

@@ -79,6 +79,16 @@ def no_rate_limits(settings):
 
 
 @pytest.fixture(autouse=True)
+def replicas_are_the_primary(settings):
+    """With DATABASE_REPLICA_URLS set, each replica is a test mirror of the primary (the same
+    test database on another connection), which cannot see a test's uncommitted writes and
+    which pytest-django does not let a test use: the suite reads from the primary. Routing
+    itself is tested by tests/test_replicas.py, against a real replica."""
+    if settings.DATABASE_REPLICAS:
+        settings.DATABASE_REPLICAS = []
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache(settings):
     """Cached taxonomy terms must not outlive the test transaction that created them; nor
     must the facet index, which tests build at once ("sync"), in the test's transaction."""

@@ -4,6 +4,7 @@ own binaries, a Redis server, gunicorn."""
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -38,7 +40,7 @@ def production_env(directory, database_url):
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "GUNICORN_", "DATABASE_URL", "TEST_DATABASE"))
+        if not name.startswith(("DJANGO_", "GUNICORN_", "DATABASE_", "TEST_DATABASE"))
     }
     env.update(
         DJANGO_SETTINGS_MODULE="catalogue.settings",
@@ -121,11 +123,86 @@ class Gunicorn:
         return self.stderr.read_text().count("Booting worker")
 
 
-def fetch(base_url, path):
+def fetch(base_url, path, headers=None):
     """(status, headers, body) for a GET, whatever the status."""
+    request = urllib.request.Request(base_url + path, headers=headers or {})
     try:
-        with urllib.request.urlopen(base_url + path, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.headers, response.read().decode()
     except urllib.error.HTTPError as error:
         with error:
             return error.code, error.headers, error.read().decode()
+
+
+def postgres_bin():
+    """PG_BIN, else the newest Debian cluster binaries, else the directory of pg_ctl on PATH."""
+    candidates = [os.environ.get("PG_BIN", "")]
+    candidates += sorted(
+        (str(path) for path in Path("/usr/lib/postgresql").glob("*/bin")),
+        key=lambda path: int(Path(path).parent.name) if Path(path).parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    if pg_ctl := shutil.which("pg_ctl"):
+        candidates.append(str(Path(pg_ctl).parent))
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "initdb").exists():
+            return Path(candidate)
+    return None
+
+
+def run(command, **kwargs):
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, **kwargs)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}{result.stderr}"
+    return result
+
+
+class Postgres:
+    """A throwaway cluster in `directory`, on loopback at `port`."""
+
+    def __init__(self, bin_dir, directory):
+        self.bin_dir = bin_dir
+        self.directory = directory
+        self.data = directory / "data"
+        self.log = directory / "postgresql.log"
+        self.port = free_port()
+        # PostgreSQL refuses to run as root: the cluster belongs to the postgres user.
+        self.as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_owner:
+            shutil.chown(directory, "postgres", "postgres")
+
+    def pg_ctl(self, *args):
+        return run([*self.as_owner, str(self.bin_dir / "pg_ctl"), "-D", str(self.data), *args])
+
+    def initdb(self):
+        run(
+            [
+                *self.as_owner,
+                str(self.bin_dir / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ]
+        )
+
+    # Fast and unsafe: a throwaway cluster need not survive a crash.
+    FAST = " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+
+    def start(self, extra=FAST):
+        """`extra`: more of postgres's command-line options (-c name=value)."""
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.directory}{extra}"
+        self.pg_ctl("-l", str(self.log), "-w", "-o", options, "start")
+
+    def stop(self, mode="fast"):
+        self.pg_ctl("-m", mode, "-w", "stop")
+
+    def running(self):
+        pid = self.data / "postmaster.pid"
+        return pid.exists()
+
+    def url(self, database):
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"

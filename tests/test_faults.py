@@ -15,9 +15,7 @@ binaries it fails on CI (CI set) and skips elsewhere, saying why.
 
 import contextlib
 import json
-import os
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -25,84 +23,21 @@ from pathlib import Path
 import pytest
 
 from catalogue import errors
-from tests.support import Gunicorn, fetch, free_port, manage, production_env, require
+from tests.support import (
+    Gunicorn,
+    Postgres,
+    fetch,
+    manage,
+    postgres_bin,
+    production_env,
+    require,
+    run,
+)
 
 pytestmark = pytest.mark.faults
 
 RECOVERY_SECONDS = 10
 UNAVAILABLE = "Sorry, the service is unavailable"
-
-
-def postgres_bin():
-    """PG_BIN, else the newest Debian cluster binaries, else the directory of pg_ctl on PATH."""
-    candidates = [os.environ.get("PG_BIN", "")]
-    candidates += sorted(
-        (str(path) for path in Path("/usr/lib/postgresql").glob("*/bin")),
-        key=lambda path: int(Path(path).parent.name) if Path(path).parent.name.isdigit() else 0,
-        reverse=True,
-    )
-    if pg_ctl := shutil.which("pg_ctl"):
-        candidates.append(str(Path(pg_ctl).parent))
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "initdb").exists():
-            return Path(candidate)
-    return None
-
-
-def run(command, **kwargs):
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, **kwargs)
-    assert result.returncode == 0, f"{command} failed:\n{result.stdout}{result.stderr}"
-    return result
-
-
-class Postgres:
-    """A throwaway cluster in `directory`, on loopback at `port`."""
-
-    def __init__(self, bin_dir, directory):
-        self.bin_dir = bin_dir
-        self.directory = directory
-        self.data = directory / "data"
-        self.port = free_port()
-        # PostgreSQL refuses to run as root: the cluster belongs to the postgres user.
-        self.as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self.as_owner:
-            shutil.chown(directory, "postgres", "postgres")
-
-    def pg_ctl(self, *args):
-        return run([*self.as_owner, str(self.bin_dir / "pg_ctl"), "-D", str(self.data), *args])
-
-    def initdb(self):
-        run(
-            [
-                *self.as_owner,
-                str(self.bin_dir / "initdb"),
-                "-D",
-                str(self.data),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-            ]
-        )
-
-    def start(self):
-        options = (
-            f"-h 127.0.0.1 -p {self.port} -k {self.directory}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        self.pg_ctl("-l", str(self.directory / "postgresql.log"), "-w", "-o", options, "start")
-
-    def stop(self, mode="fast"):
-        self.pg_ctl("-m", mode, "-w", "stop")
-
-    def running(self):
-        pid = self.data / "postmaster.pid"
-        return pid.exists()
-
-    def url(self, database):
-        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
 
 @pytest.fixture(scope="module")
