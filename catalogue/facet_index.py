@@ -28,10 +28,10 @@ import time
 from collections import defaultdict
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from pyroaring import BitMap
 
-from catalogue import caching, search
+from catalogue import caching, routing, search
 from catalogue.models import (
     CatalogueVersion,
     Initiative,
@@ -384,16 +384,21 @@ def current(request=None):
     index = _index
     if index is not None and index.version == version:
         return index
+    # Built where this request reads: a read replica that has replayed this version, or the
+    # primary (catalogue/routing.py). The index's version is read in its own snapshot.
+    using = routing.read_alias()
     if mode == "sync":
-        return _rebuild() if _index is None or _index.version != version else _index
+        return _rebuild(using)
     if _building.acquire(blocking=False):
-        threading.Thread(target=_rebuild_in_background, name="facet-index", daemon=True).start()
+        threading.Thread(
+            target=_rebuild_in_background, args=(using,), name="facet-index", daemon=True
+        ).start()
     return None
 
 
-def _rebuild():
+def _rebuild(using="default"):
     global _index
-    index = FacetIndex.build()
+    index = FacetIndex.build(using)
     _index = index
     logger.info(
         "Facet index for catalogue version %s: %s initiatives in %.0f ms",
@@ -404,13 +409,13 @@ def _rebuild():
     return index
 
 
-def _rebuild_in_background():
+def _rebuild_in_background(using):
     try:
-        _rebuild()
+        _rebuild(using)
     except Exception:
         logger.exception("The facet index could not be built; counting with SQL")
     finally:
-        connection.close()
+        connections.close_all()  # this thread's own connections
         _building.release()
 
 
