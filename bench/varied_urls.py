@@ -13,7 +13,7 @@ The kinds:
   varied-list      /initiatives/? one or two themes, often a driver or an outcome, sometimes
                    a sector, country or stage, sometimes page 2-4
   varied-search    /initiatives/?q= one word from the titles, sometimes with one filter
-  varied-insights  /insights/? one or two filters
+  varied-insights  /insights/? one or two filters (a start-year range counts as one)
   varied-api       /api/v1/initiatives/? the same filters as varied-list
   deep-page        /initiatives/? one filter, on a page in the back half of its pages, page
                    200 or later where the filter has that many (any sort)
@@ -32,6 +32,7 @@ import os
 import random
 import re
 import sys
+import time
 from pathlib import Path
 
 import django
@@ -95,6 +96,14 @@ class Catalogue:
                 "country",
                 f"SELECT DISTINCT p.country, l.initiative_id FROM {places.db_table} l {published} "
                 f"JOIN {Place._meta.db_table} p ON p.id = l.place_id",
+                None,
+            )
+        )
+        sources.append(
+            (
+                "start_year",
+                "SELECT start_year, id FROM catalogue_initiative "
+                "WHERE status = 'published' AND start_year IS NOT NULL",
                 None,
             )
         )
@@ -194,8 +203,10 @@ def list_filters(rng, terms):
         return None
     filters = {"theme": themes}
     if rng.random() < 0.7:
-        param = rng.choice([p for p in ("driver", "outcome") if terms.get(p)] or ["theme"])
-        if param != "theme":
+        params = [p for p in ("driver", "outcome") if terms.get(p)]
+        rng.shuffle(params)
+        # Now and then both.
+        for param in params[: 2 if rng.random() < 0.25 else 1]:
             filters[param] = [rng.choice(terms[param])]
     if rng.random() < 0.3:
         param = rng.choice([p for p in ("sector", "country", "stage") if terms.get(p)] or [None])
@@ -204,13 +215,21 @@ def list_filters(rng, terms):
     return filters
 
 
-def any_filters(rng, terms, most):
-    """One to `most` filters, each a different parameter with one of the initiative's values."""
+def any_filters(rng, terms, most, years=False):
+    """One to `most` filters, each a different parameter with one of the initiative's values;
+    with `years`, a start-year range around the initiative's own start year is one of them."""
     params = [p for p in ["theme", *OTHERS] if terms.get(p)]
+    if years and terms.get("start_year"):
+        params.append("years")
     if not params:
         return None
     chosen = rng.sample(params, min(len(params), rng.randint(1, most)))
-    return {param: [rng.choice(terms[param])] for param in chosen}
+    filters = {param: [rng.choice(terms[param])] for param in chosen if param != "years"}
+    if "years" in chosen:
+        year = terms["start_year"][0]
+        filters["year_from"] = [year - rng.randint(0, 5)]
+        filters["year_to"] = [year + rng.randint(0, 5)]
+    return filters
 
 
 def later_page(rng, catalogue, filters, chance):
@@ -246,11 +265,11 @@ def draw(kind, rng, catalogue, profiles, seen):
         seen.add(key)
         return "/initiatives/?" + query({"q": [word], **filters}), bool(filters)
     if kind == "varied-insights":
-        filters = any_filters(rng, terms, 2)
+        filters = any_filters(rng, terms, 2, years=True)
         if filters is None or combination_key(filters) in seen:
             return None
         seen.add(combination_key(filters))
-        return "/insights/?" + query(filters), len(filters) == 2
+        return "/insights/?" + query(filters), len(filters) - ("year_to" in filters) == 2
     if kind == "deep-page":
         params = [p for p in ["theme", *OTHERS] if terms.get(p)]
         if not params:
@@ -283,11 +302,18 @@ MARKED = {
 
 def main(outdir, count):
     django.setup()
+    started = time.monotonic()
     rng = random.Random(count)
     catalogue = Catalogue(rng)
+    print(
+        f"varied_urls: read {catalogue.published:,} published initiatives "
+        f"in {time.monotonic() - started:.1f} s",
+        file=sys.stderr,
+    )
     profiles = sorted(catalogue.profiles)
     outdir.mkdir(parents=True, exist_ok=True)
     for kind in KINDS:
+        started = time.monotonic()
         kind_rng = random.Random(f"{kind}:{catalogue.published}")
         seen, paths, marked = set(), [], 0
         for _ in range(count * TRIES):
@@ -309,6 +335,7 @@ def main(outdir, count):
                     "marked": marked,
                     "marked_means": MARKED[kind],
                     "example": paths[0],
+                    "seconds": round(time.monotonic() - started, 1),
                 }
             ),
             flush=True,
