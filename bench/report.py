@@ -279,7 +279,14 @@ def cold_section(results):
                 )
     if material:
         headers = ["size", "kind", "URLs", "of which", "first"]
-        lines += ["", "URL files (bench/varied_urls.py; fewer than asked: combinations ran out):"]
+        short = any(
+            data["urls"] < data["wanted"]
+            for kinds in results.varied.values()
+            for data in kinds.values()
+        )
+        caption = "URL files (bench/varied_urls.py"
+        caption += "; fewer than asked where the combinations ran out):" if short else "):"
+        lines += ["", caption]
         lines += ["", markdown_table(headers, material, "llrll")]
     return lines
 
