@@ -6,6 +6,8 @@ Reads from that directory:
   meta.tsv     name <TAB> value: what was measured, on what
   queries.tsv  size <TAB> one JSON object from bench/querycount.py
   runs.tsv     size <TAB> page <TAB> connections <TAB> run <TAB> one JSON object from bench/wrk.lua
+               (or, for the cold path's kinds, bench/varied.lua)
+  varied.tsv   size <TAB> one JSON object from bench/varied_urls.py (absent with BENCH_VARIED=0)
 
 The tables are Markdown, so they paste into a README as they are.
 """
@@ -14,9 +16,51 @@ import json
 import statistics
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 PAGES = ["ceiling", "detail", "list", "search"]
+# The cold path's kinds of varied URLs (bench/varied_urls.py), in the order each round loads them.
+VARIED = ["varied-list", "varied-search", "varied-insights", "varied-api", "deep-page"]
+
+
+@dataclass(frozen=True)
+class Goal:
+    """Issue 17's goal for one kind at one size: a share of the ceiling (at least, in %) and
+    latencies (under, in ms); None where the issue sets none."""
+
+    share: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+
+    def describe(self):
+        parts = [] if self.share is None else [f">= {self.share:g}%"]
+        parts += [] if self.p50_ms is None else [f"p50 < {duration(self.p50_ms * 1000)}"]
+        parts += [] if self.p99_ms is None else [f"p99 < {duration(self.p99_ms * 1000)}"]
+        return ", ".join(parts)
+
+    def met(self, data, share):
+        return (
+            (self.share is None or (share is not None and share >= self.share))
+            and (self.p50_ms is None or data["p50_us"] < self.p50_ms * 1000)
+            and (self.p99_ms is None or data["p99_us"] < self.p99_ms * 1000)
+        )
+
+
+# The goals hold at this many connections: with 2 sync workers, the time to serve one page.
+GOAL_CONNECTIONS = 2
+GOALS = {
+    10_000: {"varied-list": Goal(3, 15), "varied-search": Goal(3, 15)},
+    100_000: {"varied-list": Goal(1.5, 40), "varied-search": Goal(1.5, 40)},
+    1_000_000: {
+        # "the first request of any filter combination"
+        "varied-list": Goal(p50_ms=250, p99_ms=1000),
+        "varied-search": Goal(p50_ms=500),
+        "varied-insights": Goal(p50_ms=500),
+        "deep-page": Goal(p50_ms=200),
+        "varied-api": Goal(p50_ms=100),
+    },
+}
 
 
 def read_rows(path, keys):
@@ -93,6 +137,10 @@ class Results:
         for keys, data in read_rows(directory / "runs.tsv", ["size", "page", "conns", "run"]):
             key = (int(keys["size"]), int(keys["conns"]), int(keys["run"]))
             self.runs[key][keys["page"]] = data
+        # size -> kind -> what bench/varied_urls.py says of its URL file
+        self.varied = defaultdict(dict)
+        for keys, data in read_rows(directory / "varied.tsv", ["size"]):
+            self.varied[int(keys["size"])][data["kind"]] = data
 
     @property
     def sizes(self):
@@ -152,6 +200,97 @@ def load_section(results, size):
     return markdown_table([*headers, "% of ceiling"], rows, "lrrrrrrrrr")
 
 
+def cold_rows(results):
+    """The cold path's table rows, and the goals checked and met."""
+    rows, checked, met = [], 0, 0
+    for size in results.sizes:
+        for conns in results.connections(size):
+            for kind in VARIED:
+                for run in results.repeats(size, conns):
+                    data = results.runs[(size, conns, run)].get(kind)
+                    if data is None:
+                        continue
+                    share = results.share_of_ceiling(size, conns, run, kind)
+                    goal = GOALS.get(size, {}).get(kind) if conns == GOAL_CONNECTIONS else None
+                    verdict = "-"
+                    if goal is not None:
+                        checked += 1
+                        ok = goal.met(data, share)
+                        met += ok
+                        verdict = "PASS" if ok else "FAIL"
+                    flags = "*" if data["requests"] < FEW_REQUESTS else ""
+                    flags += "+" if data.get("repeated") else ""
+                    rows.append(
+                        [
+                            f"{size:,}",
+                            kind,
+                            str(conns),
+                            str(run),
+                            f"{data['rps']:,.1f}",
+                            "-" if share is None else percent(share),
+                            duration(data["p50_us"]),
+                            duration(data["p99_us"]),
+                            f"{data['requests']:,}{flags}",
+                            errors(data),
+                            f"{data['non2xx']:,}",
+                            "-" if goal is None else goal.describe(),
+                            verdict,
+                        ]
+                    )
+    return rows, checked, met
+
+
+def cold_section(results):
+    rows, checked, met = cold_rows(results)
+    if not rows:
+        return []
+    headers = ["size", "kind", "conns", "run", "req/s", "% of ceiling", "p50", "p99"]
+    headers += ["requests", "errors", "non-2xx", f"goal (at {GOAL_CONNECTIONS} conns)", "result"]
+    lines = ["", "## Cold path (varied URLs)", ""]
+    lines += [
+        "Each run requests distinct URLs drawn from the database (none twice, so no cache "
+        "keyed by URL serves any), after the catalogue version was bumped (what an editor's "
+        "save does). % of ceiling = req/s / the ceiling's req/s in the same round. Goals are "
+        "issue 17's, checked at "
+        f"{GOAL_CONNECTIONS} connections where the issue sets one for that size.",
+        "",
+        markdown_table(headers, rows, "llrrrrrrrrrll"),
+    ]
+    if any("+" in row[8] for row in rows):
+        lines += [
+            "",
+            "Marked +: a wrk thread ran out of distinct URLs and requested some again, so "
+            "part of that run may have been served from the cache (raise BENCH_VARIED_URLS).",
+        ]
+    lines += ["", f"Goals met: {met} of {checked}."]
+    material = []
+    for size in results.sizes:
+        for kind in VARIED:
+            data = results.varied.get(size, {}).get(kind)
+            if data is not None:
+                material.append(
+                    [
+                        f"{size:,}",
+                        kind,
+                        f"{data['urls']:,}",
+                        f"{data['marked']:,} {data['marked_means']}",
+                        data["example"],
+                    ]
+                )
+    if material:
+        headers = ["size", "kind", "URLs", "of which", "first"]
+        short = any(
+            data["urls"] < data["wanted"]
+            for kinds in results.varied.values()
+            for data in kinds.values()
+        )
+        caption = "URL files (bench/varied_urls.py"
+        caption += "; fewer than asked where the combinations ran out):" if short else "):"
+        lines += ["", caption]
+        lines += ["", markdown_table(headers, material, "llrll")]
+    return lines
+
+
 def summary(results):
     """One line: how much was measured, what failed, and the largest size at most connections."""
     runs = [data for round_ in results.runs.values() for data in round_.values()]
@@ -199,6 +338,7 @@ def report(results):
             "the requests still waiting when a run ends, so under queueing p99 understates "
             "the wait.",
         ]
+    lines += cold_section(results)
     lines += ["", summary(results)]
     return "\n".join(lines)
 
