@@ -28,17 +28,35 @@ endef
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# uv.lock pins every package, direct or not, with its hashes; `uv sync --locked` installs exactly
+# that set (and removes anything else), and refuses when pyproject.toml and uv.lock disagree.
+# uv is itself in the lock (the dev group), so the sync keeps it: the first time, pip installs
+# that uv from the lock's hashes (ops/uv_requirement.py). uv never downloads a Python here, and is
+# given the interpreter's real path (not a pyenv shim), else it remakes .venv on every sync.
+UV := $(VENV)/bin/uv
+
+$(VENV)/.installed: pyproject.toml uv.lock
 	@py=$$($(find_python)) || { \
 	  echo "No Python 3.12 or newer found (tried \$$PYTHON, python3.13, python3.12, python3, pyenv versions)."; \
 	  echo "Install Python 3.12+ or run: make PYTHON=/path/to/python3.12 ..."; exit 1; }; \
+	py=$$("$$py" -c 'import sys; print(sys.executable)'); \
 	echo "Using $$py ($$($$py --version))"; \
-	[ -x $(PY) ] || $$py -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	if [ ! -x $(UV) ]; then \
+	  { [ -x $(PY) ] || $$py -m venv $(VENV); } && \
+	  { [ -x $(VENV)/bin/pip ] || $(PY) -m ensurepip --default-pip >/dev/null; } && \
+	  $$py ops/uv_requirement.py > $(VENV)/uv-requirement.txt && \
+	  $(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+	    -r $(VENV)/uv-requirement.txt || { \
+	    echo "Could not install uv ($$(cat $(VENV)/uv-requirement.txt 2>/dev/null | cut -d' ' -f1)) into $(VENV): is PyPI reachable?"; exit 1; }; \
+	fi; \
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --python "$$py" || { \
+	  echo "uv sync --locked failed. If uv.lock needs updating, pyproject.toml was changed without it:"; \
+	  echo "run $(UV) lock and commit uv.lock (README, Dependencies). Otherwise see uv's message above."; \
+	  exit 1; }
 	@touch $@
 
 .PHONY: venv
-venv: $(VENV)/.installed  ## Create the virtualenv and install pinned dependencies.
+venv: $(VENV)/.installed  ## Create the virtualenv and install exactly what uv.lock pins.
 
 .PHONY: setup
 setup: venv  ## Migrate the database and load the seed catalogue (safe to repeat).
