@@ -11,6 +11,12 @@ MANAGE := $(PY) manage.py
 # The port `make run` serves on: make run PORT=8001.
 PORT ?= 8000
 
+# pytest-xdist runs the suite in this many processes (`auto`: one per core), each with its own
+# test database; every server a test starts takes a port the kernel says is free and its own
+# temporary directory. PYTEST_WORKERS=0 runs it in this one process (`make test PYTEST_WORKERS=0`).
+PYTEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -n $(PYTEST_WORKERS)
+
 # Find a Python >= 3.12 (Django 6.1 needs it): $(PYTHON) if given, else python3.13,
 # python3.12, python3 on PATH, else pyenv's installed interpreters. pyenv shims refuse to
 # run unless a version is selected, so each candidate is asked for its version, not trusted.
@@ -83,10 +89,10 @@ test: venv  ## Run every check and test (PostgreSQL too when TEST_DATABASE_URL i
 	@# axe-core and the Nu HTML Checker for the browser tests (required on CI).
 	@if [ -n "$$CI" ] || [ ! -d node_modules ] && command -v npm >/dev/null; then \
 	  npm ci --no-audit --no-fund --loglevel=error; fi
-	$(PY) -m pytest
+	$(PYTEST)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== PostgreSQL run against $${TEST_DATABASE_URL%%@*}@... (browser and outage tests ran above)"; \
-	  DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest --require-postgres -m "not browser and not faults"; \
+	  DATABASE_URL="$$TEST_DATABASE_URL" $(PYTEST) --require-postgres -m "not browser and not faults"; \
 	elif [ -n "$$CI" ]; then \
 	  echo "CI is set but TEST_DATABASE_URL is not: the PostgreSQL run is required on CI."; exit 1; \
 	else \
