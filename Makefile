@@ -11,6 +11,12 @@ MANAGE := $(PY) manage.py
 # The port `make run` serves on: make run PORT=8001.
 PORT ?= 8000
 
+# pytest-xdist runs the suite in this many processes (`auto`: one per core), each with its own
+# test database; every server a test starts takes a port the kernel says is free and its own
+# temporary directory. PYTEST_WORKERS=0 runs it in this one process (`make test PYTEST_WORKERS=0`).
+PYTEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -n $(PYTEST_WORKERS)
+
 # Find a Python >= 3.12 (Django 6.1 needs it): $(PYTHON) if given, else python3.13,
 # python3.12, python3 on PATH, else pyenv's installed interpreters. pyenv shims refuse to
 # run unless a version is selected, so each candidate is asked for its version, not trusted.
@@ -28,17 +34,35 @@ endef
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# uv.lock pins every package, direct or not, with its hashes; `uv sync --locked` installs exactly
+# that set (and removes anything else), and refuses when pyproject.toml and uv.lock disagree.
+# uv is itself in the lock (the dev group), so the sync keeps it: the first time, pip installs
+# that uv from the lock's hashes (ops/uv_requirement.py). uv never downloads a Python here, and is
+# given the interpreter's real path (not a pyenv shim), else it remakes .venv on every sync.
+UV := $(VENV)/bin/uv
+
+$(VENV)/.installed: pyproject.toml uv.lock
 	@py=$$($(find_python)) || { \
 	  echo "No Python 3.12 or newer found (tried \$$PYTHON, python3.13, python3.12, python3, pyenv versions)."; \
 	  echo "Install Python 3.12+ or run: make PYTHON=/path/to/python3.12 ..."; exit 1; }; \
+	py=$$("$$py" -c 'import sys; print(sys.executable)'); \
 	echo "Using $$py ($$($$py --version))"; \
-	[ -x $(PY) ] || $$py -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	if [ ! -x $(UV) ]; then \
+	  { [ -x $(PY) ] || $$py -m venv $(VENV); } && \
+	  { [ -x $(VENV)/bin/pip ] || $(PY) -m ensurepip --default-pip >/dev/null; } && \
+	  $$py ops/uv_requirement.py > $(VENV)/uv-requirement.txt && \
+	  $(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+	    -r $(VENV)/uv-requirement.txt || { \
+	    echo "Could not install uv ($$(cat $(VENV)/uv-requirement.txt 2>/dev/null | cut -d' ' -f1)) into $(VENV): is PyPI reachable?"; exit 1; }; \
+	fi; \
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --python "$$py" || { \
+	  echo "uv sync --locked failed. If uv.lock needs updating, pyproject.toml was changed without it:"; \
+	  echo "run $(UV) lock and commit uv.lock (README, Dependencies). Otherwise see uv's message above."; \
+	  exit 1; }
 	@touch $@
 
 .PHONY: venv
-venv: $(VENV)/.installed  ## Create the virtualenv and install pinned dependencies.
+venv: $(VENV)/.installed  ## Create the virtualenv and install exactly what uv.lock pins.
 
 .PHONY: setup
 setup: venv  ## Migrate the database and load the seed catalogue (safe to repeat).
@@ -65,10 +89,10 @@ test: venv  ## Run every check and test (PostgreSQL too when TEST_DATABASE_URL i
 	@# axe-core and the Nu HTML Checker for the browser tests (required on CI).
 	@if [ -n "$$CI" ] || [ ! -d node_modules ] && command -v npm >/dev/null; then \
 	  npm ci --no-audit --no-fund --loglevel=error; fi
-	$(PY) -m pytest
+	$(PYTEST)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== PostgreSQL run against $${TEST_DATABASE_URL%%@*}@... (browser, outage and replica tests ran above)"; \
-	  DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest --require-postgres -m "not browser and not faults and not replicas"; \
+	  DATABASE_URL="$$TEST_DATABASE_URL" $(PYTEST) --require-postgres -m "not browser and not faults and not replicas"; \
 	elif [ -n "$$CI" ]; then \
 	  echo "CI is set but TEST_DATABASE_URL is not: the PostgreSQL run is required on CI."; exit 1; \
 	else \

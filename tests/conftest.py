@@ -32,6 +32,9 @@ from tests.factories import (
 )
 from tests.hostile import BOUND, Timings
 
+# The hostile-input timings that pytest-xdist workers reported, for the end of the run.
+HOSTILE_TIMINGS = pytest.StashKey[list]()
+
 
 def pytest_addoption(parser):
     parser.addoption(
@@ -106,15 +109,37 @@ def timings(request):
     at the end of each module that uses it."""
     found = Timings()
     yield found
+    if not found.requests:
+        return
+    line = (
+        f"hostile input on {connection.vendor}: {found.requests} requests, statuses "
+        f"{dict(sorted(found.statuses.items()))}, slowest {found.slowest:.2f} s "
+        f"(bound {BOUND} s): {found.slowest_request!r}"
+    )
+    if hasattr(request.config, "workeroutput"):
+        # A pytest-xdist worker prints nowhere: the controller prints it (below). Each worker
+        # reports the part of the module it ran.
+        worker = request.config.workerinput["workerid"]
+        line = f"{line} [{request.module.__name__}, {worker}]"
+        request.config.workeroutput.setdefault("hostile_timings", []).append(line)
+        return
     plugins = request.config.pluginmanager
     reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
-    if reporter and capture and found.requests:
+    if reporter and capture:
         with capture.global_and_fixture_disabled():
-            reporter.write_line(
-                f"\nhostile input on {connection.vendor}: {found.requests} requests, statuses "
-                f"{dict(sorted(found.statuses.items()))}, slowest {found.slowest:.2f} s "
-                f"(bound {BOUND} s): {found.slowest_request!r}"
-            )
+            reporter.write_line(f"\n{line}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist: a worker finished; keep the hostile-input timings it reported."""
+    lines = getattr(node, "workeroutput", {}).get("hostile_timings", [])
+    node.config.stash.setdefault(HOSTILE_TIMINGS, []).extend(lines)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for line in config.stash.get(HOSTILE_TIMINGS, []):
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="module")
