@@ -334,9 +334,9 @@ CATALOGUE_MAX_PAGE = int(os.environ.get("DJANGO_MAX_PAGE", "500"))
 # Facet counts from the in-memory index (catalogue/facet_index.py): "background" rebuilds it
 # in a thread when the catalogue version moves (counting with SQL meanwhile), "sync" at once,
 # "off" always counts with SQL. PostgreSQL only (it needs the catalogue version).
-CATALOGUE_FACET_INDEX = os.environ.get("CATALOGUE_FACET_INDEX", "background")
+CATALOGUE_FACET_INDEX = os.environ.get("DJANGO_FACET_INDEX", "background")
 if CATALOGUE_FACET_INDEX not in ("background", "sync", "off"):
-    raise ImproperlyConfigured("CATALOGUE_FACET_INDEX must be background, sync or off.")
+    raise ImproperlyConfigured("DJANGO_FACET_INDEX must be background, sync or off.")
 # The longest a shared cache (a proxy, a CDN) may keep the feed or a sitemap, and so the
 # longest an unpublished record may stay visible there. Pages, exports and the API carry no
 # freshness at all: every request reaches the server, which never shows a stale record.
