@@ -75,6 +75,9 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from catalogue import facets, limits
+
+# split_items is the CSV conventions' inverse, kept importable from here for their readers.
+from catalogue.csv_cells import SEPARATOR, escape_item, item_text, neutralise, split_items  # noqa: F401
 from catalogue.filters import InitiativeFilter
 from catalogue.models import Initiative, Metric, Organisation, Partnership, Place, Quote, Source
 from catalogue.templatetags.catalogue import web_link
@@ -116,9 +119,6 @@ COLUMNS = [
 ]
 # The case study's story, in the API detail's words (Markdown, as written).
 NARRATIVE = ["challenge", "approach", "results", "lessons"]
-# Cells a spreadsheet would read as a formula, plus the apostrophe that marks a neutralised one.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
-SEPARATOR = "; "
 # The X-Filter-Problems header stays well under what proxies accept.
 MAX_PROBLEMS_HEADER = 4000
 ATTRIBUTION = (
@@ -345,62 +345,6 @@ def records(ids, origin):
 
 
 # -- CSV cells ------------------------------------------------------------------------------
-
-
-def neutralise(cell):
-    """A cell no spreadsheet will run as a formula (OWASP CSV injection), reversibly."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
-
-
-def escape_item(text):
-    return text.replace("\\", "\\\\").replace(";", "\\;")
-
-
-def split_items(cell):
-    """The items of a list cell (after removing a neutralising apostrophe): join's inverse."""
-    items, current, chars = [], [], iter(cell)
-    for char in chars:
-        if char == "\\":
-            current.append(next(chars, ""))
-        elif char == ";":
-            items.append("".join(current))
-            current = []
-            next(chars, None)  # the space after the separator
-        else:
-            current.append(char)
-    if current or items:
-        items.append("".join(current))
-    return items
-
-
-def item_text(column, item):
-    """How one partner, metric or source reads in a CSV cell."""
-    if column == "partners":
-        return f"{item['organisation']} ({item['role']})"
-    if column == "metrics":
-        parts = [f"{item['label']}: {item['display']}"]
-        if item["baseline"]:
-            parts.append(f"compared with {item['baseline']}")
-        if item["period"]:
-            parts.append(f"over {item['period']}")
-        if item["source"]:
-            parts.append(f"source: {item['source']}")
-        if item["quote"]:
-            parts.append(f"passage: “{item['quote']}”")
-        return ", ".join(parts)
-    if column == "quotes":
-        text = f"“{item['text']}”"
-        if item["locator"]:
-            text += f" ({item['locator']})"
-        return f"{text}, from {item['source']}"
-    if column == "sources":
-        text = ", ".join(
-            part
-            for part in (item["title"], item["author"], item["publisher"], item["published_on"])
-            if part
-        )
-        return f"{text} <{item['url']}>" if item["url"] else text
-    return item
 
 
 def csv_row(rec):

@@ -26,7 +26,7 @@ from django_countries import countries
 
 from catalogue import caching, facet_index
 from catalogue.counts import FACET_SQL, TOTAL, Count, grouped
-from catalogue.exports import neutralise
+from catalogue.csv_cells import neutralise
 from catalogue.filters import InitiativeFilter
 from catalogue.models import Initiative
 from catalogue.vocabularies import BY_PARAM, terms

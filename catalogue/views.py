@@ -9,8 +9,9 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
 from catalogue import caching, citations, facets, provenance, search
-from catalogue.filters import InitiativeFilter, OrganisationSearchForm
+from catalogue.filters import InitiativeFilter
 from catalogue.models import Initiative, Metric, Organisation, Partnership, Quote, Theme
+from catalogue.organisation_search import OrganisationSearchForm
 
 
 def ceiling(request):
