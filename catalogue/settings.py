@@ -420,8 +420,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     # Its deploy check builds the schema, whose enums read the vocabularies from the
-    # database: on a server not yet migrated `check --deploy` would fail. tests/test_api.py
-    # builds and validates the schema instead.
+    # database: on a server not yet migrated `check --deploy` would fail.
+    # tests/test_api_schema.py builds and validates the schema instead.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
     "TITLE": f"{CATALOGUE_NAME} API",
     "VERSION": "1",

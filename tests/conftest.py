@@ -1,5 +1,6 @@
 import importlib
-from datetime import date
+import random
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -8,16 +9,20 @@ from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from catalogue import facet_index, limits
 from catalogue.models import (
+    Barrier,
     Driver,
     Initiative,
     Metric,
     Organisation,
+    Outcome,
     Partnership,
     Place,
     Sector,
+    Theme,
 )
 from tests.admin_support import member_of
 from tests.factories import (
@@ -26,11 +31,13 @@ from tests.factories import (
     MetricFactory,
     OrganisationFactory,
     PartnershipFactory,
+    QuoteFactory,
     SourceFactory,
     at,
     term,
 )
 from tests.hostile import BOUND, Timings
+from tests.outputs_support import COUNTRIES, NASTY, WORDS
 
 # The hostile-input timings that pytest-xdist workers reported, for the end of the run.
 HOSTILE_TIMINGS = pytest.StashKey[list]()
@@ -297,3 +304,97 @@ def editor():
 def publisher():
     """A member of the Publishers group."""
     return member_of("Publishers", "pablo")
+
+
+# -- the catalogues the exports read (tests/test_exports_*.py) --------------------------------
+
+
+@pytest.fixture
+def vocabulary():
+    return {
+        "theme": list(Theme.objects.values_list("slug", flat=True)),
+        "driver": list(Driver.objects.values_list("slug", flat=True)),
+        "outcome": list(Outcome.objects.values_list("slug", flat=True)),
+        "barrier": list(Barrier.objects.values_list("slug", flat=True)),
+        "sector": list(Sector.objects.values_list("slug", flat=True)),
+    }
+
+
+@pytest.fixture
+def varied_catalogue(vocabulary):
+    """Thirty published initiatives spread over every filter, with tied titles and dates so
+    that the tie-breaks matter, and drafts tagged like them."""
+    rng = random.Random(20261125)
+    now = timezone.now().replace(microsecond=0)
+    kinds = Organisation.Kind.values
+    published = []
+    for n in range(30):
+        factory = InitiativeFactory if n % 6 else DraftFactory
+        initiative = factory(
+            title=f"{rng.choice(['Better', 'Smarter', 'Open'])} {rng.choice(WORDS)} {n % 7}",
+            summary=f"How a {rng.choice(WORDS)} service used {rng.choice(WORDS)}.",
+            themes=rng.sample(vocabulary["theme"], rng.randint(1, 3)),
+            drivers=rng.sample(vocabulary["driver"], rng.randint(1, 2)),
+            outcomes=rng.sample(vocabulary["outcome"], rng.randint(1, 2)),
+            barriers=rng.sample(vocabulary["barrier"], rng.randint(0, 2)),
+            countries=rng.sample(COUNTRIES, rng.randint(0, 2)),
+            sector=term(Sector, rng.choice(vocabulary["sector"])),
+            stage=rng.choice(Initiative.Stage.values),
+            start_year=rng.choice([None, *range(2005, 2026)]),
+            lead_organisation__kind=rng.choice(kinds),
+            **({"published_at": now - timedelta(days=n % 9)} if n % 6 else {}),
+        )
+        if n % 6:
+            published.append(initiative)
+        if n % 4 == 0:
+            PartnershipFactory(initiative=initiative, role=rng.choice(["funder", "other"]))
+            MetricFactory(initiative=initiative)
+    return published
+
+
+@pytest.fixture
+def detailed():
+    """One initiative with every column filled, in text that CSV writers get wrong."""
+    lead = OrganisationFactory(name='Council of "A, B"; C\\D', kind="combined-authority")
+    initiative = InitiativeFactory(
+        title=NASTY,
+        summary=f"Summary: {NASTY}",
+        lead_organisation=lead,
+        themes=["open-data", "cloud"],
+        barriers=["funding"],
+        countries=["GB", "EE"],
+        start_year=2019,
+        end_year=2021,
+        website="https://example.org/a,b",
+        stage="pilot",
+        innovation_type="mission",
+        collaboration_type="govtech",
+        funding="eu",
+        evidence_level=3,
+        source=False,
+    )
+    initiative.places.add(Place.objects.get_or_create(country="GB", region="TLI")[0])
+    PartnershipFactory(
+        initiative=initiative, organisation=OrganisationFactory(name="Ünïcode; Ltd"), role="funder"
+    )
+    PartnershipFactory(initiative=initiative, organisation=OrganisationFactory(name="Ąb"))
+    source = SourceFactory(
+        initiative=initiative,
+        title='Report "X", part 1',
+        author="Ann",
+        publisher="Pub",
+        url="https://example.org/r?a=1&b=2",
+        published_on=date(2024, 3, 1),
+        accessed_on=date(2024, 4, 2),
+    )
+    quote = QuoteFactory(source=source, text="Costs fell by 12.5%; see p. 4", locator="page 4")
+    MetricFactory(
+        initiative=initiative,
+        label="Costs, admin",
+        value=Decimal("-12.50"),
+        baseline="2019",
+        period="2 years",
+        source=source,
+        quote=quote,
+    )
+    return Initiative.objects.get(pk=initiative.pk)

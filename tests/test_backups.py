@@ -5,7 +5,8 @@
   database that works: /readyz, search, new records, and `ops/backup.py verify`.
 - The lossless export into freshly migrated databases (on PostgreSQL: PostgreSQL to SQLite
   and back): the catalogue the same, record by record. The round trip in place, the file
-  format and refusals are tested in tests/test_catalogue_transfer.py.
+  format and refusals are tested in tests/test_catalogue_round_trip.py and
+  tests/test_catalogue_import_*.py.
 """
 
 import os
@@ -231,7 +232,7 @@ def schema(pg_bin, settings_dict):
 
 
 def catalogue_rows(exported=False):
-    """Every catalogue record (tests/test_catalogue_transfer.py), with users by username:
+    """Every catalogue record (tests/test_catalogue_round_trip.py), with users by username:
     a restored export links records to the new database's accounts of the same name.
     With exported, only what an export carries (not the editorial history or proposals,
     which a pg_dump keeps)."""
