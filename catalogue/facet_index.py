@@ -371,9 +371,9 @@ _building = threading.Lock()
 def current(request=None):
     """The index for the catalogue version this request reads, or None (count with SQL).
 
-    With CATALOGUE_FACET_INDEX "background" (the default) a request that finds the index
-    behind starts its rebuild in a thread and counts with SQL; "sync" builds it at once;
-    "off" never uses it. Without a catalogue version (SQLite) there is none.
+    With CATALOGUE_FACET_INDEX (DJANGO_FACET_INDEX) "background", the default, a request
+    that finds the index behind starts its rebuild in a thread and counts with SQL; "sync"
+    builds it at once; "off" never uses it. Without a catalogue version (SQLite) there is none.
     """
     mode = settings.CATALOGUE_FACET_INDEX
     if mode == "off":
@@ -388,7 +388,9 @@ def current(request=None):
     # primary (catalogue/routing.py). The index's version is read in its own snapshot.
     using = routing.read_alias()
     if mode == "sync":
-        return _rebuild(using)
+        index = _rebuild(using)
+        # A write committed since this request read its version: not this request's index.
+        return index if index.version == version else None
     if _building.acquire(blocking=False):
         threading.Thread(
             target=_rebuild_in_background, args=(using,), name="facet-index", daemon=True
