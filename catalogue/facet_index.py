@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from pyroaring import BitMap
 
 from catalogue import caching, routing, search
@@ -388,7 +388,16 @@ def current(request=None):
     # primary (catalogue/routing.py). The index's version is read in its own snapshot.
     using = routing.read_alias()
     if mode == "sync":
-        index = _rebuild(using)
+        # One build at a time; a thread that waited for another's build uses it if it
+        # describes its version.
+        with _building:
+            index = _index
+            if index is None or index.version != version:
+                try:
+                    index = _rebuild(using)
+                except DatabaseError:
+                    logger.exception("The facet index could not be built; counting with SQL")
+                    return None
         # A write committed since this request read its version: not this request's index.
         return index if index.version == version else None
     if _building.acquire(blocking=False):
