@@ -13,8 +13,9 @@ Correctness: an index describes one catalogue version, read in one snapshot with
 (REPEATABLE READ on PostgreSQL), and is used only by requests that read that same version;
 any other request counts with SQL, as before. So it is never stale, after any write, restore,
 bulk import or direct SQL (the database's triggers move the version on every write). A
-process builds a new index in a background thread when the version moves (requests go on
-with SQL meanwhile), or at once when CATALOGUE_FACET_INDEX is "sync" (tests). The search
+process builds a new index in the first request that finds the version moved, the others
+waiting for it (CATALOGUE_FACET_INDEX "sync", the default), or in a background thread while
+requests go on with SQL ("background"). The search
 text (`q`) is the one filter the index cannot answer: its matching ids come from the search
 SQL and are intersected with the rest.
 
@@ -80,8 +81,8 @@ class FacetIndex:
         """Read the published catalogue and its version in one snapshot."""
         started = time.perf_counter()
         db = connections[using]
-        # One snapshot for the version and the data. Inside a transaction already (a test,
-        # "sync" mode in a request) the snapshot is that transaction's.
+        # One snapshot for the version and the data. Inside a transaction already (a test's)
+        # it is that transaction's: public views run outside one (no ATOMIC_REQUESTS).
         snapshot = db.vendor == "postgresql" and not db.in_atomic_block
         with transaction.atomic(using=using):
             if snapshot:
@@ -371,9 +372,9 @@ _building = threading.Lock()
 def current(request=None):
     """The index for the catalogue version this request reads, or None (count with SQL).
 
-    With CATALOGUE_FACET_INDEX (DJANGO_FACET_INDEX) "background", the default, a request
-    that finds the index behind starts its rebuild in a thread and counts with SQL; "sync"
-    builds it at once; "off" never uses it. Without a catalogue version (SQLite) there is none.
+    With CATALOGUE_FACET_INDEX (DJANGO_FACET_INDEX) "sync", the default, a request that finds
+    the index behind builds it (one at a time); "background" starts the rebuild in a thread
+    and counts with SQL; "off" never uses it. Without a catalogue version (SQLite) there is none.
     """
     mode = settings.CATALOGUE_FACET_INDEX
     if mode == "off":
