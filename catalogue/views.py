@@ -57,8 +57,9 @@ def initiative_list(request):
 
     1. The filters bound to the query string (InitiativeFilter: what was applied, what was
        ignored and why).
-    2. The total and every facet's counts, in one statement (facets.count, cached on
-       PostgreSQL under the catalogue version); the paginator never counts.
+    2. The total and every facet's counts (facets.count: from the process's facet index,
+       or one SQL statement; cached on PostgreSQL under the catalogue version); the
+       paginator never counts.
     3. The page asked for, or the nearest one with a note: never a 404.
     4. The results and the filter panel, each rendered once and, on PostgreSQL, cached under
        the catalogue version: the results by the whole query string (their links keep
