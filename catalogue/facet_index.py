@@ -105,13 +105,20 @@ class FacetIndex:
             Initiative.objects.using(using)
             .published()
             .order_by()
-            .values_list("pk", "sector_id", "lead_organisation__kind", *COLUMNS.values())
+            .values_list(
+                "pk",
+                "sector_id",
+                "lead_organisation_id",
+                "lead_organisation__kind",
+                *COLUMNS.values(),
+            )
             .iterator(chunk_size=20_000)
         )
         by = self.by
         published = []
-        for pk, sector, kind, *values in rows:
+        for pk, sector, lead, kind, *values in rows:
             published.append(pk)
+            self.led_by[lead].add(pk)
             by["sector"][_key(sector)].add(pk)
             by["kind"][kind].add(pk)
             for facet, value in zip(COLUMNS, values, strict=True):
@@ -149,15 +156,6 @@ class FacetIndex:
             self.partner_of[organisation].add(initiative)
             self.partner_as[organisation, role].add(initiative)
             self.any_partner_as[role].add(initiative)
-        leads = (
-            Initiative.objects.using(using)
-            .published()
-            .order_by()
-            .values_list("lead_organisation_id", "pk")
-            .iterator(chunk_size=50_000)
-        )
-        for organisation, initiative in leads:
-            self.led_by[organisation].add(initiative)
         measured = Metric.objects.using(using).order_by().values_list("initiative_id", flat=True)
         by["measured"]["yes"] = BitMap(measured.distinct().iterator(chunk_size=50_000))
 
@@ -266,31 +264,26 @@ class FacetIndex:
 
     # -- counting -----------------------------------------------------------------------
 
+    def _id_sets(self, filterset):
+        """ids(left_out): the filterset's ids leaving out those of the named filters in use,
+        each distinct set computed once (and each filter, the search too, applied once)."""
+        allowed, sets = {}, {}
+        active = filterset.active_facets()
+
+        def ids(left_out):
+            skip = tuple(name for name in left_out if name in active)
+            if skip not in sets:
+                sets[skip] = self.matching(filterset, skip, allowed)
+            return sets[skip]
+
+        return ids
+
     def count(self, filterset, wanted, facets, leaves_out, coverage, options):
         """(total, {facet: {key: n}}, {facet: recorded}, {organisation id: n}), as the
         counting SQL gives them: only keys with a count, nulls left out."""
-        allowed = {}
-        bases = {(): self.matching(filterset, (), allowed)}
-        active = filterset.active_facets()
-
-        def base(names):
-            skip = tuple(name for name in names if name in active)
-            if skip not in bases:
-                bases[skip] = self.matching(filterset, skip, allowed)
-            return bases[skip]
-
-        counts = {}
-        for facet in facets:
-            ids = base(leaves_out(facet))
-            found = {}
-            for key, members in self.by.get(facet, {}).items():
-                if key is None:
-                    continue
-                n = ids.intersection_cardinality(members)
-                if n:
-                    found[key] = n
-            counts[facet] = found
-        everything = bases[()]
+        base = self._id_sets(filterset)
+        counts = {facet: self._by_key(base(leaves_out(facet)), facet) for facet in facets}
+        everything = base(())
         recorded = {
             facet: everything.intersection_cardinality(self.covered[facet]) for facet in coverage
         }
@@ -320,14 +313,10 @@ class FacetIndex:
     def insights(self, filterset, leaves_out):
         """{figure: {key: n}} as insights' counting SQL gives it (catalogue/insights.py):
         `leaves_out` maps each figure to the filters it leaves out."""
-        allowed, bases = {}, {}
-        active = filterset.active_facets()
+        ids = self._id_sets(filterset)
 
         def base(name):
-            skip = tuple(param for param in leaves_out[name] if param in active)
-            if skip not in bases:
-                bases[skip] = self.matching(filterset, skip, allowed)
-            return bases[skip]
+            return ids(leaves_out[name])
 
         found = {"total": {"": len(base("total"))}}
         for name in ("theme", "driver", "outcome", "barrier", "country", "stage"):
