@@ -8,7 +8,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections
+from django.db.backends.signals import connection_created
 from django.utils import timezone
 
 from catalogue import facet_index, limits
@@ -58,6 +59,43 @@ def pytest_configure(config):
             raise pytest.UsageError(
                 f"--require-postgres: DATABASE_URL must point at PostgreSQL, not {engine}."
             )
+
+
+# Tests run in transactions that never commit, so the catalogue version's commit-time bump
+# (migration 0015) would never happen: on the suite's connections each statement moves the
+# version at once, as before it. Tests of the commit-time bump itself turn this off
+# (`versions_at_commit`); servers the tests start run as in production.
+EACH_STATEMENT = {"on": True}
+
+
+def _versions_each_statement(sender, connection, **kwargs):
+    if connection.vendor == "postgresql":
+        value = "on" if EACH_STATEMENT["on"] else "off"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('catalogue.version_each_statement', %s, false)", [value]
+            )
+
+
+connection_created.connect(_versions_each_statement, dispatch_uid="tests-version-each-statement")
+
+
+def set_versions_each_statement(on):
+    """Each statement moves the catalogue version (tests) or each commit (production), on
+    every connection this process opens from now and the open ones."""
+    EACH_STATEMENT["on"] = on
+    for alias in connections:
+        db = connections[alias]
+        if db.vendor == "postgresql" and db.connection is not None:
+            _versions_each_statement(None, db)
+
+
+@pytest.fixture
+def versions_at_commit():
+    """The catalogue version moves at commit, as in production (transactional tests)."""
+    set_versions_each_statement(False)
+    yield
+    set_versions_each_statement(True)
 
 
 @pytest.fixture(scope="session")
