@@ -23,6 +23,7 @@ On SQLite there is no catalogue version, so pages count with SQL; the index itse
 both databases, and tests prove it gives exactly what the SQL gives (tests/test_facet_index.py).
 """
 
+import copy
 import logging
 import threading
 import time
@@ -32,7 +33,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 from pyroaring import BitMap
 
-from catalogue import caching, routing, search
+from catalogue import caching, changelog, routing, search
 from catalogue.models import (
     CatalogueVersion,
     Initiative,
@@ -72,6 +73,9 @@ class FacetIndex:
         self.partner_of = defaultdict(BitMap)
         self.partner_as = defaultdict(BitMap)  # (organisation id, role)
         self.any_partner_as = defaultdict(BitMap)  # role
+        # Ids whose state here is void (a refreshed index's base: see Refreshed); none in a
+        # full build.
+        self.changed = BitMap()
         self.built_in = 0.0
 
     # -- building -----------------------------------------------------------------------
@@ -100,10 +104,14 @@ class FacetIndex:
         index.built_in = time.perf_counter() - started
         return index
 
-    def _read(self, using):
+    def _read(self, using, ids=None):
+        """Read the published catalogue, or only the initiatives `ids` (an overlay)."""
+
+        def only(queryset, field="initiative_id"):
+            return queryset if ids is None else queryset.filter(**{f"{field}__in": list(ids)})
+
         rows = (
-            Initiative.objects.using(using)
-            .published()
+            only(Initiative.objects.using(using).published(), "pk")
             .order_by()
             .values_list(
                 "pk",
@@ -130,7 +138,7 @@ class FacetIndex:
             field = Initiative._meta.get_field(vocabulary.field)
             through = field.remote_field.through
             pairs = (
-                through.objects.using(using)
+                only(through.objects.using(using))
                 .order_by()
                 .values_list("initiative_id", f"{vocabulary.name}_id")
                 .iterator(chunk_size=50_000)
@@ -139,7 +147,7 @@ class FacetIndex:
                 by[vocabulary.param][str(term)].add(initiative)
         countries = dict(Place.objects.using(using).values_list("pk", "country"))
         places = (
-            Initiative.places.through.objects.using(using)
+            only(Initiative.places.through.objects.using(using))
             .order_by()
             .values_list("initiative_id", "place_id")
             .iterator(chunk_size=50_000)
@@ -147,7 +155,7 @@ class FacetIndex:
         for initiative, place in places:
             by["country"][str(countries[place])].add(initiative)
         partnerships = (
-            Partnership.objects.using(using)
+            only(Partnership.objects.using(using))
             .order_by()
             .values_list("initiative_id", "organisation_id", "role")
             .iterator(chunk_size=50_000)
@@ -156,7 +164,8 @@ class FacetIndex:
             self.partner_of[organisation].add(initiative)
             self.partner_as[organisation, role].add(initiative)
             self.any_partner_as[role].add(initiative)
-        measured = Metric.objects.using(using).order_by().values_list("initiative_id", flat=True)
+        measured = only(Metric.objects.using(using)).order_by()
+        measured = measured.values_list("initiative_id", flat=True)
         by["measured"]["yes"] = BitMap(measured.distinct().iterator(chunk_size=50_000))
 
     def _freeze(self):
@@ -241,8 +250,8 @@ class FacetIndex:
                 return self._union("start_year", [y for y in years if int(y) >= value])
             return self._union("start_year", [y for y in years if int(y) <= value])
         if name == "q":
-            found = search.search(Initiative.objects.published(), value).order_by()
-            return BitMap(found.values_list("pk", flat=True).iterator(chunk_size=50_000))
+            # Once per request, whichever parts of a refreshed index ask.
+            return caching.per_request(("facet-index-search", value), lambda: _search(value))
         if name == "organisation":
             organisations = Organisation.objects.filter(slug__in=value).values_list("pk", flat=True)
             roles = set(cleaned.get("role") or [])
@@ -281,6 +290,13 @@ class FacetIndex:
     def count(self, filterset, wanted, facets, leaves_out, coverage, options):
         """(total, {facet: {key: n}}, {facet: recorded}, {organisation id: n}), as the
         counting SQL gives them: only keys with a count, nulls left out."""
+        total, counts, recorded, by_organisation = self._counts(
+            filterset, facets, leaves_out, coverage
+        )
+        return _shown(total, counts, recorded, by_organisation, wanted, options)
+
+    def _counts(self, filterset, facets, leaves_out, coverage):
+        """count()'s figures with every organisation's count (no top list yet)."""
         base = self._id_sets(filterset)
         counts = {facet: self._by_key(base(leaves_out(facet)), facet) for facet in facets}
         everything = base(())
@@ -293,12 +309,7 @@ class FacetIndex:
             n = ids.intersection_cardinality(members)
             if n:
                 by_organisation[organisation] = n
-        top = sorted(by_organisation.items(), key=lambda item: (-item[1], item[0]))[:options]
-        shown = dict(top)
-        for organisation in wanted:
-            if organisation in by_organisation:
-                shown[organisation] = by_organisation[organisation]
-        return len(everything), counts, recorded, {str(k): n for k, n in shown.items()}
+        return len(everything), counts, recorded, by_organisation
 
     def _by_key(self, ids, facet, nulls=False):
         found = {}
@@ -352,6 +363,118 @@ class FacetIndex:
         return sum(len(ids.serialize()) for ids in sets)
 
 
+def _search(value):
+    found = search.search(Initiative.objects.published(), value).order_by()
+    return BitMap(found.values_list("pk", flat=True).iterator(chunk_size=50_000))
+
+
+def _shown(total, counts, recorded, by_organisation, wanted, options):
+    """count()'s answer: the `options` organisations with most, and those `wanted`."""
+    top = sorted(by_organisation.items(), key=lambda item: (-item[1], item[0]))[:options]
+    shown = dict(top)
+    for organisation in wanted:
+        if organisation in by_organisation:
+            shown[organisation] = by_organisation[organisation]
+    return total, counts, recorded, {str(k): n for k, n in shown.items()}
+
+
+def _add(into, more):
+    for key, n in more.items():
+        into[key] = into.get(key, 0) + n
+    return into
+
+
+# -- refreshing from the change log ---------------------------------------------------------
+
+# At most this many initiatives changed since the base was built are read into an overlay;
+# more, and the index is built again in full.
+REFRESH_LIMIT = 5000
+
+
+class Refreshed(FacetIndex):
+    """A full index (`base`) brought to a later version: the initiatives the change log says
+    changed since the base was built (`changed`) are void in the base and read afresh into a
+    small index of their own (`overlay`).
+
+    The two parts hold disjoint ids: the base's published set, which every id set a filter
+    gives is intersected with, leaves out `changed`, and the overlay holds only those. So
+    every count is the base's plus the overlay's, and the organisations' top list is taken
+    from their sums: exactly what a full build at this version gives.
+    """
+
+    def __init__(self, base, overlay, changed):
+        super().__init__(overlay.version)
+        self.base = base
+        self.overlay = overlay
+        self.changed = BitMap(changed)
+        # The base's bitmaps, shared (never changed), with the changed ids left out.
+        trimmed = copy.copy(base)
+        trimmed.published = base.published - self.changed
+        self.parts = (trimmed, overlay)
+        self.published = trimmed.published | overlay.published
+        self.built_in = overlay.built_in
+
+    def matching(self, filterset, skip=(), allowed=None):
+        allowed = {} if allowed is None else allowed
+        found = BitMap()
+        for n, part in enumerate(self.parts):
+            found |= part.matching(filterset, skip, allowed.setdefault(n, {}))
+        return found
+
+    def _counts(self, filterset, facets, leaves_out, coverage):
+        total, counts, recorded, by_organisation = 0, {}, {}, {}
+        for part in self.parts:
+            n, part_counts, part_recorded, part_organisations = part._counts(
+                filterset, facets, leaves_out, coverage
+            )
+            total += n
+            for facet, found in part_counts.items():
+                _add(counts.setdefault(facet, {}), found)
+            _add(recorded, part_recorded)
+            _add(by_organisation, part_organisations)
+        return total, counts, recorded, by_organisation
+
+    def insights(self, filterset, leaves_out):
+        found = {}
+        for part in self.parts:
+            for name, figures in part.insights(filterset, leaves_out).items():
+                _add(found.setdefault(name, {}), figures)
+        return found
+
+    def memory(self):
+        return self.base.memory() + self.overlay.memory() + len(self.changed.serialize())
+
+
+def refreshed(index, using="default"):
+    """The index for the catalogue's current version, from `index` and the change log, in one
+    snapshot; None when a full build is needed instead (too many changes, a write that may
+    change anything, a log that does not reach back, or no log: SQLite)."""
+    db = connections[using]
+    if db.vendor != "postgresql":
+        return None
+    started = time.perf_counter()
+    base = index.base if isinstance(index, Refreshed) else index
+    # As build(): inside a transaction already (a test's), that transaction's snapshot.
+    snapshot = not db.in_atomic_block
+    with transaction.atomic(using=using):
+        with db.cursor() as cursor:
+            if snapshot:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cursor.execute("SELECT number FROM catalogue_catalogueversion WHERE id = 1")
+            version = cursor.fetchone()[0]
+            if version == index.version:
+                return index
+            changed = changelog.changes_between(cursor, base.version, version)
+        if changed is changelog.EVERYTHING or len(changed) > REFRESH_LIMIT:
+            return None
+        overlay = FacetIndex(version)
+        if changed:
+            overlay._read(using, ids=changed)
+    overlay._freeze()
+    overlay.built_in = time.perf_counter() - started
+    return Refreshed(base, overlay, changed)
+
+
 # -- the process's index --------------------------------------------------------------------
 
 _index = None
@@ -384,17 +507,46 @@ def current(request=None):
             index = _index
             if index is None or index.version != version:
                 try:
-                    index = _rebuild(using)
+                    index = _refresh(index, using) or _rebuild(using)
                 except DatabaseError:
                     logger.exception("The facet index could not be built; counting with SQL")
                     return None
         # A write committed since this request read its version: not this request's index.
         return index if index.version == version else None
     if _building.acquire(blocking=False):
+        # A refresh from the change log takes milliseconds: in the request. A full build
+        # runs in a thread while requests count with SQL.
+        try:
+            index = _refresh(_index, using)
+        except DatabaseError:
+            logger.exception("The facet index could not be refreshed")
+            index = None
+        if index is not None:
+            _building.release()
+            return index if index.version == version else None
         threading.Thread(
             target=_rebuild_in_background, args=(using,), name="facet-index", daemon=True
         ).start()
     return None
+
+
+def _refresh(index, using="default"):
+    """The process's index brought to the current version from the change log, or None."""
+    global _index
+    if index is None:
+        return None
+    found = refreshed(index, using)
+    if found is not None and found is not index:
+        _index = found
+        logger.info(
+            "Facet index for catalogue version %s: %s initiatives changed since version %s, "
+            "read in %.0f ms",
+            found.version,
+            len(found.changed),
+            found.base.version,
+            found.built_in * 1000,
+        )
+    return found
 
 
 def _rebuild(using="default"):

@@ -218,6 +218,16 @@ def reference_data(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def committed_taxonomies(request):
+    """A transactional test ends by emptying every table: load the terms for each one (a
+    module's other tests have `reference_data`)."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        call_command("loaddata", settings.BASE_DIR / "fixtures" / "taxonomies.json", verbosity=0)
+
+
+@pytest.fixture
 def users(django_user_model):
     return {
         "alice": django_user_model.objects.create_user("alice"),

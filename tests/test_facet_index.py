@@ -18,12 +18,18 @@ from hypothesis import strategies as st
 from catalogue import facet_index, facets, insights
 from catalogue.facet_index import FacetIndex
 from catalogue.filters import InitiativeFilter
-from catalogue.models import Initiative, Organisation, Partnership
+from catalogue.models import Driver, Initiative, Metric, Organisation, Partnership, Place, Theme
 from tests.factories import (
+    COUNTRIES,
+    DRIVERS,
+    STAGES,
+    THEMES,
     InitiativeFactory,
+    MetricFactory,
     PartnershipFactory,
     random_catalogue,
     random_query,
+    term,
 )
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +198,179 @@ def test_pages_past_the_last_served_are_refused_with_a_reason(client, settings):
     assert "Only the first 2 pages" in api.json()["errors"]["page"][0]
     page = client.get("/api/v1/initiatives/", {"theme": "cloud", "page": "2"}).json()
     assert page["count"] == 4 and len(page["results"]) == 1
+
+
+# -- refreshed from the change log (PostgreSQL, committed writes) ---------------------------
+
+
+def random_write(rng, write):
+    """One editor's (or a script's) write, committed on its own."""
+    initiatives = list(Initiative.objects.order_by("pk"))
+    organisations = list(Organisation.objects.order_by("pk"))
+    initiative = rng.choice(initiatives)
+    with transaction.atomic():
+        if write == 0:
+            initiative.status = rng.choice(["archived", "draft", "in-review"])
+            initiative.save()
+        elif write == 1:
+            initiative.status = "published"
+            initiative.save()
+        elif write == 2:
+            initiative.themes.clear()
+        elif write == 3:
+            initiative.themes.set(Theme.objects.filter(slug__in=rng.sample(THEMES, 2)))
+            initiative.drivers.add(*Driver.objects.filter(slug__in=rng.sample(DRIVERS, 1)))
+        elif write == 4:
+            initiative.lead_organisation = rng.choice(organisations)
+            initiative.save()
+        elif write == 5:
+            Partnership.objects.filter(initiative=initiative).delete()
+        elif write == 6:
+            PartnershipFactory(
+                initiative=initiative,
+                organisation=rng.choice(organisations),
+                role=rng.choice(ROLES),
+            )
+        elif write == 7:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE catalogue_initiative SET start_year = %s, stage = %s WHERE id = %s",
+                    [rng.choice([None, 2011, 2023]), rng.choice(STAGES), initiative.pk],
+                )
+        elif write == 8:
+            InitiativeFactory(
+                lead_organisation=rng.choice(organisations),
+                themes=rng.sample(THEMES, 2),
+                countries=rng.sample(COUNTRIES, 1),
+                start_year=rng.randint(2010, 2024),
+            )
+        elif write == 9:
+            initiative.delete()
+        elif write == 10:
+            MetricFactory(initiative=initiative)
+            Metric.objects.filter(initiative=rng.choice(initiatives)).delete()
+        else:
+            initiative.places.set(
+                Place.objects.filter(country__in=rng.sample(COUNTRIES, 2), region="")
+            )
+
+
+def assert_same_as_a_full_build(index, rng):
+    full = FacetIndex.build()
+    assert index.version == full.version
+    assert index.published == full.published
+    for query in [QueryDict(), *(query_with_organisations(rng) for _ in range(4))]:
+        filterset = InitiativeFilter(query, queryset=Initiative.objects.published())
+        with_index = facets._count_in(index, filterset)
+        assert with_index == facets._count_in(full, filterset), query.urlencode()
+        with override_settings(CATALOGUE_FACET_INDEX="off"):
+            assert with_index == facets._count(filterset), query.urlencode()
+            figures = insights._count(filterset)
+        with mock_current(index):
+            assert insights._count(filterset) == figures, query.urlencode()
+
+
+refreshing = [
+    pytest.mark.skipif(not ON_POSTGRES, reason="the change log is kept on PostgreSQL"),
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("committed_taxonomies", "versions_at_commit"),
+]
+
+
+def apply(marks):
+    def decorate(test):
+        for mark in reversed(marks):
+            test = mark(test)
+        return test
+
+    return decorate
+
+
+@apply(refreshing)
+@hypothesis_settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 10_000),
+    writes=st.lists(st.integers(0, 11), min_size=1, max_size=6),
+    steps=st.integers(1, 2),
+)
+def test_an_index_refreshed_from_the_change_log_counts_as_a_full_build(seed, writes, steps):
+    """Random committed writes of every kind, then the base index refreshed (in one step or
+    two, the second from the first's result) counts, totals and charts exactly as a full
+    build and as the SQL."""
+    rng = random.Random(seed)
+    if Initiative.objects.count() < 8:
+        random_catalogue(rng, size=10)
+        with_partners(rng)
+    base = FacetIndex.build()
+    index = base
+    for step in range(steps):
+        for write in writes[step::steps]:
+            random_write(rng, write)
+        index = facet_index.refreshed(index)
+        assert index is not None, "a full build was needed"
+        assert index.base is base
+        assert_same_as_a_full_build(index, rng)
+    assert isinstance(index, facet_index.Refreshed)
+    assert index.changed and not index.changed & base.changed
+
+
+@apply(refreshing)
+def test_pages_refresh_the_index_after_a_save(client, settings):
+    random_catalogue(random.Random(2), size=4)
+    for mode in ("sync", "background"):
+        settings.CATALOGUE_FACET_INDEX = mode
+        facet_index.forget()  # a restart: the process has no index
+        initiative = InitiativeFactory(themes=["cloud"])
+        facet_index._rebuild()
+        base = facet_index._index
+        initiative.themes.set(Theme.objects.filter(slug="open-data"))
+        # The first page after the save counts from the base and the change log, at once.
+        cloud = client.get("/initiatives/?theme=cloud").context["total"]
+        assert isinstance(facet_index._index, facet_index.Refreshed)
+        assert facet_index._index.base is base
+        assert facet_index.current() is facet_index._index
+        assert cloud == len(base.by["theme"][str(term(Theme, "cloud").pk)]) - 1
+        assert_same_as_a_full_build(facet_index._index, random.Random(1))
+
+
+@apply(refreshing)
+def test_a_restore_truncates_and_the_index_is_built_in_full():
+    rng = random.Random(3)
+    random_catalogue(rng, size=6)
+    base = FacetIndex.build()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE catalogue_metric")
+    assert facet_index.refreshed(base) is None
+    facet_index._index = base
+    settings_mode = facet_index.current()
+    assert settings_mode is not None and not isinstance(settings_mode, facet_index.Refreshed)
+    assert_same_as_a_full_build(settings_mode, rng)
+
+
+@apply(refreshing)
+def test_a_log_pruned_past_the_index_means_a_full_build():
+    rng = random.Random(4)
+    random_catalogue(rng, size=6)
+    base = FacetIndex.build()
+    random_write(rng, 7)
+    random_write(rng, 2)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT catalogue_prune_changes(%s)", [base.version + 1])
+    assert facet_index.refreshed(base) is None
+    facet_index._index = base
+    index = facet_index.current()
+    assert index is not base and not isinstance(index, facet_index.Refreshed)
+    assert_same_as_a_full_build(index, rng)
+
+
+@apply(refreshing)
+def test_too_many_changes_mean_a_full_build(monkeypatch):
+    rng = random.Random(5)
+    random_catalogue(rng, size=6)
+    base = FacetIndex.build()
+    monkeypatch.setattr(facet_index, "REFRESH_LIMIT", 1)
+    random_write(rng, 8)  # a new initiative: two ids with the one it replaces in the log
+    random_write(rng, 9)
+    assert facet_index.refreshed(base) is None

@@ -7,8 +7,6 @@ import threading
 import time
 
 import pytest
-from django.conf import settings
-from django.core.management import call_command
 from django.db import connection, connections, transaction
 
 from catalogue import changelog
@@ -19,18 +17,10 @@ pytestmark = [
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="the catalogue version is kept on PostgreSQL"
     ),
-    pytest.mark.usefixtures("reference_data"),
+    pytest.mark.usefixtures("reference_data", "committed_taxonomies"),
 ]
 
 HOLD = 2.0
-
-
-@pytest.fixture(autouse=True)
-def taxonomies(request):
-    """A transactional test ends by emptying every table: the terms, for each test."""
-    if request.node.get_closest_marker("django_db").kwargs.get("transaction"):
-        request.getfixturevalue("transactional_db")
-        call_command("loaddata", settings.BASE_DIR / "fixtures" / "taxonomies.json", verbosity=0)
 
 
 def version():

@@ -134,13 +134,17 @@ BEGIN
     IF logged < 0 THEN
         RETURN NULL;  -- this transaction has logged "anything" already
     END IF;
-    touched_sql := CASE TG_OP
-        WHEN 'INSERT' THEN format('SELECT %I AS id FROM new_rows', TG_ARGV[0])
-        WHEN 'DELETE' THEN format('SELECT %I AS id FROM old_rows', TG_ARGV[0])
+    -- An initiative's id does not change: its UPDATE trigger keeps the new rows only.
+    touched_sql := CASE
+        WHEN TG_OP = 'DELETE' THEN format('SELECT %I AS id FROM old_rows', TG_ARGV[0])
+        WHEN TG_OP = 'INSERT' OR TG_ARGV[0] = 'id'
+            THEN format('SELECT %I AS id FROM new_rows', TG_ARGV[0])
         ELSE format('SELECT %1$I AS id FROM new_rows UNION ALL SELECT %1$I FROM old_rows',
                     TG_ARGV[0])
     END;
-    EXECUTE format('SELECT count(*) FROM (%s) touched', touched_sql) INTO touched;
+    -- Counted no further than the limit.
+    EXECUTE format('SELECT count(*) FROM (%s LIMIT %s) touched', touched_sql, {LOG_LIMIT} + 1)
+        INTO touched;
     IF touched = 0 THEN
         RETURN NULL;
     END IF;
@@ -187,7 +191,12 @@ def forward_sql():
     for table, column in LOGGED.items():
         for event, referencing in (
             ("INSERT", "NEW TABLE AS new_rows"),
-            ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+            (
+                "UPDATE",
+                "NEW TABLE AS new_rows"
+                if column == "id"
+                else "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            ),
             ("DELETE", "OLD TABLE AS old_rows"),
         ):
             sql += (
