@@ -386,8 +386,9 @@ def _add(into, more):
 
 # -- refreshing from the change log ---------------------------------------------------------
 
-# At most this many initiatives changed since the base was built are read into an overlay;
-# more, and the index is built again in full.
+# At most this many initiatives changed since the base was built are kept in an overlay;
+# more, and the index is built again in full. Each refresh reads only the initiatives changed
+# since the last one (about 0.2 ms each at 100,000: docs/scaling.md).
 REFRESH_LIMIT = 5000
 
 
@@ -406,7 +407,7 @@ class Refreshed(FacetIndex):
         super().__init__(overlay.version)
         self.base = base
         self.overlay = overlay
-        self.changed = BitMap(changed)
+        self.changed = changed
         # The base's bitmaps, shared (never changed), with the changed ids left out.
         trimmed = copy.copy(base)
         trimmed.published = base.published - self.changed
@@ -445,10 +446,31 @@ class Refreshed(FacetIndex):
         return self.base.memory() + self.overlay.memory() + len(self.changed.serialize())
 
 
+def _merged(parts, version):
+    """One index of small indexes holding disjoint ids (each part's `published` says which
+    are its own): a refreshed index's overlays, folded into one."""
+    merged = FacetIndex(version)
+    for part in parts:
+        own = part.published
+        merged.published |= own
+        for facet, values in part.by.items():
+            if facet == "measured":
+                values = {"yes": values["yes"]} if "yes" in values else {}
+            for key, ids in values.items():
+                merged.by[facet][key] |= ids & own
+        for name in ("led_by", "partner_of", "partner_as", "any_partner_as"):
+            table = getattr(merged, name)
+            for key, ids in getattr(part, name).items():
+                table[key] |= ids & own
+    merged._freeze()
+    return merged
+
+
 def refreshed(index, using="default"):
     """The index for the catalogue's current version, from `index` and the change log, in one
-    snapshot; None when a full build is needed instead (too many changes, a write that may
-    change anything, a log that does not reach back, or no log: SQLite)."""
+    snapshot; None when a full build is needed instead (too many changes since the full
+    build, a write that may change anything, a log that does not reach back, or no log:
+    SQLite). From a refreshed index, only what changed since its own version is read."""
     db = connections[using]
     if db.vendor != "postgresql":
         return None
@@ -464,13 +486,23 @@ def refreshed(index, using="default"):
             version = cursor.fetchone()[0]
             if version == index.version:
                 return index
-            changed = changelog.changes_between(cursor, base.version, version)
-        if changed is changelog.EVERYTHING or len(changed) > REFRESH_LIMIT:
+            new = changelog.changes_between(cursor, index.version, version)
+        if new is changelog.EVERYTHING:
             return None
-        overlay = FacetIndex(version)
-        if changed:
-            overlay._read(using, ids=changed)
-    overlay._freeze()
+        new = BitMap(new)
+        changed = index.changed | new
+        if len(changed) > REFRESH_LIMIT:
+            return None
+        fresh = FacetIndex(version)
+        if new:
+            fresh._read(using, ids=new)
+    fresh._freeze()
+    if isinstance(index, Refreshed):
+        kept = copy.copy(index.overlay)
+        kept.published = index.overlay.published - new
+        overlay = _merged([kept, fresh], version)
+    else:
+        overlay = fresh
     overlay.built_in = time.perf_counter() - started
     return Refreshed(base, overlay, changed)
 
