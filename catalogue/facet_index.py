@@ -13,9 +13,11 @@ Correctness: an index describes one catalogue version, read in one snapshot with
 (REPEATABLE READ on PostgreSQL), and is used only by requests that read that same version;
 any other request counts with SQL, as before. So it is never stale, after any write, restore,
 bulk import or direct SQL (the database's triggers move the version on every write). A
-process builds a new index in the first request that finds the version moved, the others
-waiting for it (CATALOGUE_FACET_INDEX "sync", the default), or in a background thread while
-requests go on with SQL ("background"). The search
+process brings its index to a new version in the first request that finds the version moved,
+the others waiting for it (CATALOGUE_FACET_INDEX "sync", the default): from the database's
+change log (catalogue/changelog.py), reading only the initiatives changed since (Refreshed),
+or, after writes that may change anything or too many changes, with a full build. With
+"background" a full build runs in a thread while requests go on with SQL. The search
 text (`q`) is the one filter the index cannot answer: its matching ids come from the search
 SQL and are intersected with the rest.
 
@@ -517,8 +519,10 @@ def current(request=None):
     """The index for the catalogue version this request reads, or None (count with SQL).
 
     With CATALOGUE_FACET_INDEX (DJANGO_FACET_INDEX) "sync", the default, a request that finds
-    the index behind builds it (one at a time); "background" starts the rebuild in a thread
-    and counts with SQL; "off" never uses it. Without a catalogue version (SQLite) there is none.
+    the index behind refreshes it from the change log or builds it (one at a time);
+    "background" refreshes it in the request when the log allows, else starts a full build
+    in a thread and counts with SQL; "off" never uses it. Without a catalogue version
+    (SQLite) there is none.
     """
     mode = settings.CATALOGUE_FACET_INDEX
     if mode == "off":

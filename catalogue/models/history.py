@@ -13,9 +13,10 @@ from catalogue.models.initiatives import Initiative, Partnership
 class CatalogueVersion(models.Model):
     """One row whose number changes whenever anything a list page shows changes.
 
-    On PostgreSQL, statement-level triggers (migration 0003) bump it on every write to the
+    On PostgreSQL, statement-level triggers (migration 0003) move it on every write to the
     initiatives, their links, partnerships, organisations, places and taxonomies, however
-    the write was made. Cached facet counts are keyed by it.
+    the write was made: once per transaction, at its commit (migration 0015, which also logs
+    the initiatives each version changed). Cached facet counts are keyed by it.
     """
 
     number = models.BigIntegerField(default=0)
