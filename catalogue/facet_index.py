@@ -333,20 +333,7 @@ class FacetIndex:
         order = self.orders.get(sort)
         if order is None:
             return None
-        matching = self._id_sets(filterset)(())
-        found = len(matching)
-        end = min(offset + limit, found)
-        if offset >= end:
-            return []
-        if end * len(order) > WALK_LIMIT * found and found <= ORDER_BY_IDS_LIMIT:
-            # Few matches, far apart in the order: the database orders them.
-            ids = Initiative.objects.filter(pk__in=list(matching))
-            ids = ids.order_by(*SORTS[sort][1], "pk").values_list("pk", flat=True)
-            return list(ids[offset:end])
-        if offset * 2 > found:  # nearer the end: walk the order backwards
-            backwards = compress(reversed(order), map(matching.__contains__, reversed(order)))
-            return list(islice(backwards, found - end, found - offset))[::-1]
-        return list(islice(compress(order, map(matching.__contains__, order)), offset, end))
+        return _page_in(order, self._id_sets(filterset)(()), sort, offset, limit)
 
     def _by_key(self, ids, facet, nulls=False):
         found = {}
@@ -399,6 +386,27 @@ class FacetIndex:
         sets += list(self.any_partner_as.values())
         orders = sum(order.itemsize * len(order) for order in self.orders.values())
         return sum(len(ids.serialize()) for ids in sets) + orders
+
+
+def _page_in(order, matching, sort, offset, limit):
+    """The ids of `matching` at [offset:offset + limit] in `order` (the ids of `sort`)."""
+    found = len(matching)
+    end = min(offset + limit, found)
+    if offset >= end:
+        return []
+    if end * len(order) > WALK_LIMIT * found and found <= ORDER_BY_IDS_LIMIT:
+        # Few matches, far apart in the order: the database orders them.
+        return _ordered_by_database(matching, sort, offset, end)
+    if offset * 2 > found:  # nearer the end: walk the order backwards
+        backwards = compress(reversed(order), map(matching.__contains__, reversed(order)))
+        return list(islice(backwards, found - end, found - offset))[::-1]
+    return list(islice(compress(order, map(matching.__contains__, order)), offset, end))
+
+
+def _ordered_by_database(ids, sort, offset, end):
+    """`ids` [offset:end] in `sort`'s order, as the database gives it."""
+    ordered = Initiative.objects.filter(pk__in=list(ids)).order_by(*SORTS[sort][1], "pk")
+    return list(ordered.values_list("pk", flat=True)[offset:end])
 
 
 # -- the process's index --------------------------------------------------------------------
