@@ -10,7 +10,7 @@ import hashlib
 import threading
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.signals import request_finished, request_started
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.utils.cache import patch_cache_control
@@ -104,6 +104,24 @@ def cached(key, compute):
         value = compute()
         cache.set(key, value, TTL)
     return value
+
+
+def cached_each(keys, compute, alias="default"):
+    """{name: value} for `keys` ({name: cache key}): each from the cache `alias` where it is
+    there, the rest from compute([names missing]) -> {name: value}, which are then cached.
+    Without keys (SQLite) everything is computed."""
+    names = list(keys)
+    if not names or any(key is None for key in keys.values()):
+        return compute(names)
+    store = caches[alias]
+    found = store.get_many(list(keys.values()))
+    values = {name: found[key] for name, key in keys.items() if key in found}
+    missing = [name for name in names if name not in values]
+    if missing:
+        computed = compute(missing)
+        store.set_many({keys[name]: value for name, value in computed.items()}, TTL)
+        values.update(computed)
+    return values
 
 
 def public_output(view):

@@ -29,13 +29,16 @@ import copy
 import logging
 import threading
 import time
+from array import array
 from collections import defaultdict
+from itertools import compress, islice
 
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 from pyroaring import BitMap
 
 from catalogue import caching, changelog, routing, search
+from catalogue.filters import SORTS
 from catalogue.models import (
     CatalogueVersion,
     Initiative,
@@ -57,6 +60,15 @@ COLUMNS = {
 }
 
 
+# The sorts the index orders pages by: all but relevance, whose order is the search's.
+ORDERED_SORTS = tuple(sort for sort, (_label, order) in SORTS.items() if order)
+# A page is found by walking a sort's order and keeping the matching ids, about
+# (offset + limit) x published / matching steps; past this many, and with few enough matches,
+# the database orders the matching ids instead.
+WALK_LIMIT = 50_000
+ORDER_BY_IDS_LIMIT = 5_000
+
+
 def _key(value):
     """A value as the counting SQL's `::text` gives it (None stays None)."""
     return None if value is None else str(value)
@@ -75,6 +87,9 @@ class FacetIndex:
         self.partner_of = defaultdict(BitMap)
         self.partner_as = defaultdict(BitMap)  # (organisation id, role)
         self.any_partner_as = defaultdict(BitMap)  # role
+        # {sort: array of published ids in that sort's order}, as the database orders them
+        # (its collation for titles, its place for nulls).
+        self.orders = {}
         # Ids whose state here is void (a refreshed index's base: see Refreshed); none in a
         # full build.
         self.changed = BitMap()
@@ -102,6 +117,7 @@ class FacetIndex:
             )
             index = cls(version)
             index._read(using)
+            index._read_orders(using)
         index._freeze()
         index.built_in = time.perf_counter() - started
         return index
@@ -169,6 +185,12 @@ class FacetIndex:
         measured = only(Metric.objects.using(using)).order_by()
         measured = measured.values_list("initiative_id", flat=True)
         by["measured"]["yes"] = BitMap(measured.distinct().iterator(chunk_size=50_000))
+
+    def _read_orders(self, using):
+        published = Initiative.objects.using(using).published()
+        for sort in ORDERED_SORTS:
+            ordered = published.order_by(*SORTS[sort][1], "pk").values_list("pk", flat=True)
+            self.orders[sort] = array("I", ordered.iterator(chunk_size=50_000))
 
     def _freeze(self):
         """Keep published initiatives only, drop empty sets, and precompute the unions."""
@@ -277,8 +299,13 @@ class FacetIndex:
 
     def _id_sets(self, filterset):
         """ids(left_out): the filterset's ids leaving out those of the named filters in use,
-        each distinct set computed once (and each filter, the search too, applied once)."""
-        allowed, sets = {}, {}
+        each distinct set computed once per filterset and index (and each filter, the search
+        too, applied once): the counts, insights and the page's ids share them."""
+        memo = filterset.__dict__.setdefault("_facet_index_sets", {})
+        if memo.get("index") is not self:
+            memo.clear()
+            memo.update(index=self, allowed={}, sets={})
+        allowed, sets = memo["allowed"], memo["sets"]
         active = filterset.active_facets()
 
         def ids(left_out):
@@ -312,6 +339,14 @@ class FacetIndex:
             if n:
                 by_organisation[organisation] = n
         return len(everything), counts, recorded, by_organisation
+
+    def page(self, filterset, sort, offset, limit):
+        """The ids of the filterset's results [offset:offset + limit] in `sort`'s order, as
+        the list's SQL orders them; None when the index cannot order them (relevance)."""
+        order = self.orders.get(sort)
+        if order is None:
+            return None
+        return _page_in(order, self._id_sets(filterset)(()), sort, offset, limit)
 
     def _by_key(self, ids, facet, nulls=False):
         found = {}
@@ -362,7 +397,29 @@ class FacetIndex:
         sets += [ids for values in self.by.values() for ids in values.values()]
         sets += [*self.led_by.values(), *self.partner_of.values(), *self.covered.values()]
         sets += list(self.any_partner_as.values())
-        return sum(len(ids.serialize()) for ids in sets)
+        orders = sum(order.itemsize * len(order) for order in self.orders.values())
+        return sum(len(ids.serialize()) for ids in sets) + orders
+
+
+def _page_in(order, matching, sort, offset, limit):
+    """The ids of `matching` at [offset:offset + limit] in `order` (the ids of `sort`)."""
+    found = len(matching)
+    end = min(offset + limit, found)
+    if offset >= end:
+        return []
+    if end * len(order) > WALK_LIMIT * found and found <= ORDER_BY_IDS_LIMIT:
+        # Few matches, far apart in the order: the database orders them.
+        return _ordered_by_database(matching, sort, offset, end)
+    if offset * 2 > found:  # nearer the end: walk the order backwards
+        backwards = compress(reversed(order), map(matching.__contains__, reversed(order)))
+        return list(islice(backwards, found - end, found - offset))[::-1]
+    return list(islice(compress(order, map(matching.__contains__, order)), offset, end))
+
+
+def _ordered_by_database(ids, sort, offset, end):
+    """`ids` [offset:end] in `sort`'s order, as the database gives it."""
+    ordered = Initiative.objects.filter(pk__in=list(ids)).order_by(*SORTS[sort][1], "pk")
+    return list(ordered.values_list("pk", flat=True)[offset:end])
 
 
 def _search(value):

@@ -127,12 +127,23 @@ DATABASES = {
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DJANGO_DISABLE_SERVER_SIDE_CURSORS")
 # Per-process memory by default; point several app servers at one Redis so cached facet
 # counts and pages are computed once for all of them (tests/test_shared_cache.py).
+# The list's results, one entry per initiative (about 1 kB each), have a cache of their own:
+# in process memory, the default cache's 300 entries would be pushed out by the larger pages
+# and panels of a varied load. DJANGO_SUMMARY_CACHE_ENTRIES bounds it (20,000: ~25 MB).
 if redis_url := os.environ.get("DJANGO_REDIS_URL"):
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
-    }
+    redis_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    CACHES = {"default": redis_cache, "summaries": redis_cache}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "summaries": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "summaries",
+            "OPTIONS": {
+                "MAX_ENTRIES": int(os.environ.get("DJANGO_SUMMARY_CACHE_ENTRIES", "20000"))
+            },
+        },
+    }
 if "postgresql" in DATABASES["default"]["ENGINE"]:
     # An unreachable database host fails a request in seconds (a 503, catalogue/errors.py),
     # not after the operating system's TCP timeout. ?connect_timeout= in the URL overrides.

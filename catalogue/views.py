@@ -1,3 +1,5 @@
+import functools
+
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
@@ -5,10 +7,10 @@ from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.views.decorators.http import require_safe
 
-from catalogue import caching, citations, facets, provenance, search
+from catalogue import caching, citations, facet_index, facets, provenance, search
 from catalogue.filters import InitiativeFilter
 from catalogue.models import Initiative, Metric, Organisation, Partnership, Quote, Theme
 from catalogue.organisation_search import OrganisationSearchForm
@@ -43,12 +45,24 @@ def home(request):
         "catalogue/home.html",
         {
             "themes": themes,
-            "latest": published.with_listing()[:6],
+            "latest": published.with_summary()[:6],
             "total": total,
             "measured": measured,
             "quoted": quoted,
         },
     )
+
+
+@functools.cache
+def _published_with_summaries():
+    # Built once (its annotations take a millisecond to resolve) and never evaluated: each
+    # request takes a fresh copy.
+    return Initiative.objects.published().with_summary()
+
+
+def _published_summaries():
+    """The published initiatives with what their results show (a new queryset each call)."""
+    return _published_with_summaries().all()
 
 
 @require_safe
@@ -66,7 +80,7 @@ def initiative_list(request):
        it), the panel by the filters in use.
     5. The page around them, with the problems, chips and sort, rendered every time.
     """
-    filterset = InitiativeFilter.for_request(request, Initiative.objects.published().with_listing())
+    filterset = InitiativeFilter.for_request(request, _published_summaries())
     total, counts = facets.count(filterset)
     page = nearest_page(
         request,
@@ -120,31 +134,49 @@ def initiative_list(request):
 
 
 def render_results(request, filterset, page):
-    """The page of results: its initiatives (summaries highlighted when searching) and the
-    pagination."""
+    """The page of results (summaries highlighted when searching) and the pagination.
+
+    Each result is rendered once per catalogue version (and search text) and cached on
+    PostgreSQL: the newest initiatives head the first pages of many filter combinations."""
     query = filterset.query
-    initiatives = page_rows(filterset.results, page, query)
-    for initiative in initiatives if query else ():
-        initiative.summary_html = search.highlight(initiative, query)
-    page.object_list = initiatives
+    ids = page_ids(filterset, page)
+    keys = {pk: caching.key(request, "result", pk, query) for pk in ids}
+    summaries = caching.cached_each(
+        keys, lambda missing: render_summaries(filterset, missing), alias="summaries"
+    )
     return render_to_string(
         "catalogue/initiative_list.html#results",
-        {"initiatives": initiatives, "query": query, **paging(page)},
+        {"summaries": [summaries[pk] for pk in ids if pk in summaries], **paging(page)},
         request=request,
     )
 
 
-def page_rows(queryset, page, query):
-    """The page's initiatives; when searching on PostgreSQL, with highlighted summaries.
+def page_ids(filterset, page):
+    """The ids of the page's initiatives, in order: from the facet index when it is current
+    (it orders them as the database does), else from the filtered, sorted query."""
+    index = facet_index.current(filterset.request)
+    size = page.paginator.per_page
+    if index is not None:
+        ids = index.page(filterset, filterset.current_sort, (page.number - 1) * size, size)
+        if ids is not None:
+            return ids
+    return list(page.object_list.values_list("pk", flat=True))
 
-    ts_headline is costly, so it runs on the page's rows only: the ranked ids first, then
-    those rows."""
-    if not (query and search.uses_postgres()):
-        return list(page.object_list)
-    ids = list(page.object_list.values_list("pk", flat=True))
-    rows = search.with_headline(queryset.order_by().filter(pk__in=ids), query)
-    by_id = {row.pk: row for row in rows}
-    return [by_id[pk] for pk in ids if pk in by_id]
+
+def render_summaries(filterset, ids):
+    """{id: the initiative's result (includes/initiative_summary.html)}; when searching, with
+    its summary highlighted. ts_headline is costly, so it runs on these rows only."""
+    query = filterset.query
+    rows = filterset.queryset.order_by().filter(pk__in=ids)
+    if query and search.uses_postgres():
+        rows = search.with_headline(rows, query)
+    template = get_template("includes/initiative_summary.html")
+    summaries = {}
+    for initiative in rows:
+        if query:
+            initiative.summary_html = search.highlight(initiative, query)
+        summaries[initiative.pk] = template.render({"initiative": initiative})
+    return summaries
 
 
 def detail_page(request, initiative, preview=False):

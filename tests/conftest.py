@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection, connections
 from django.db.backends.signals import connection_created
@@ -26,6 +25,7 @@ from catalogue.models import (
     Theme,
 )
 from tests.admin_support import member_of
+from tests.caches import clear_caches
 from tests.factories import (
     DraftFactory,
     InitiativeFactory,
@@ -141,10 +141,10 @@ def fresh_cache(settings):
     """Cached taxonomy terms must not outlive the test transaction that created them; nor
     must the facet index, which tests build at once ("sync"), in the test's transaction."""
     settings.CATALOGUE_FACET_INDEX = "sync"
-    cache.clear()
+    clear_caches()
     facet_index.forget()
     yield
-    cache.clear()
+    clear_caches()
     facet_index.forget()
 
 

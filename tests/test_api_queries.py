@@ -18,6 +18,7 @@ from tests.factories import (
     InitiativeFactory,
     varied_initiatives,
 )
+from tests.readers import result_slugs
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +58,7 @@ def test_results_and_order_equal_the_public_list(client, settings, query):
         api_page = get(client, f"{LIST}?{query}&page={number}")
         html_page = client.get(f"{HTML_LIST}?{query}&page={number}")
         assert html_page.context["problems"] == []
-        expected = [initiative.slug for initiative in html_page.context["initiatives"]]
+        expected = result_slugs(html_page)
         assert slugs(api_page) == expected, f"page {number}"
 
 

@@ -25,7 +25,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections
 from django.db.utils import load_backend
@@ -36,6 +35,7 @@ from catalogue import health, records, transfer, workflow
 from catalogue.models import Initiative
 from catalogue.search import rank, search
 from tests.admin_support import member_of
+from tests.caches import clear_caches
 from tests.factories import InitiativeFactory
 from tests.readers import export, import_, snapshot
 from tests.support import require
@@ -141,14 +141,14 @@ def connected_to(settings_dict):
     other = backend.DatabaseWrapper(settings_dict, DEFAULT_DB_ALIAS)
     connections[DEFAULT_DB_ALIAS] = other
     ContentType.objects.clear_cache()
-    cache.clear()
+    clear_caches()
     try:
         yield other
     finally:
         other.close()
         connections[DEFAULT_DB_ALIAS] = original
         ContentType.objects.clear_cache()
-        cache.clear()
+        clear_caches()
 
 
 @pytest.fixture

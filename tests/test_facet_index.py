@@ -7,7 +7,6 @@ import random
 import threading
 
 import pytest
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.http import QueryDict
 from django.test import override_settings
@@ -19,6 +18,7 @@ from catalogue import facet_index, facets, insights
 from catalogue.facet_index import FacetIndex
 from catalogue.filters import InitiativeFilter
 from catalogue.models import Driver, Initiative, Metric, Organisation, Partnership, Place, Theme
+from tests.caches import clear_caches
 from tests.factories import (
     COUNTRIES,
     DRIVERS,
@@ -73,11 +73,33 @@ def both_ways(query):
 def assert_same(query):
     with_sql, with_index = both_ways(query)
     assert with_index == with_sql, query.urlencode()
+    assert_same_pages(query, FacetIndex.build())
     filterset = InitiativeFilter(query, queryset=Initiative.objects.published())
     with override_settings(CATALOGUE_FACET_INDEX="off"):
         figures = insights._count(filterset)
     with mock_current(FacetIndex.build()):
         assert insights._count(filterset) == figures, query.urlencode()
+
+
+def assert_same_pages(query, index, size=4):
+    """Every page of every sort the index orders holds the ids the list's SQL gives, in its
+    order: walking the order forwards, backwards, and with the database ordering the ids."""
+    for sort in facet_index.ORDERED_SORTS:
+        sorted_query = query.copy()
+        sorted_query["sort"] = sort
+        filterset = InitiativeFilter(sorted_query, queryset=Initiative.objects.published())
+        expected = list(filterset.qs.values_list("pk", flat=True))
+        for offset in [*range(0, len(expected) + size, size), len(expected) + 3 * size]:
+            page = expected[offset : offset + size]
+            assert index.page(filterset, sort, offset, size) == page, (sort, offset)
+            saved = facet_index.WALK_LIMIT
+            facet_index.WALK_LIMIT = 0  # the database orders the few matching ids
+            try:
+                assert index.page(filterset, sort, offset, size) == page, (sort, offset)
+            finally:
+                facet_index.WALK_LIMIT = saved
+    relevance = InitiativeFilter(query, queryset=Initiative.objects.published())
+    assert index.page(relevance, "relevance", 0, size) is None
 
 
 @contextlib.contextmanager
@@ -111,7 +133,7 @@ def test_the_index_agrees_after_random_writes(seed, writes):
     rng = random.Random(seed)
     # Each example is rolled back, which puts the catalogue version back too: nothing
     # cached under a version may outlive its example.
-    cache.clear()
+    clear_caches()
     with transaction.atomic():
         random_catalogue(rng, size=12)
         with_partners(rng)

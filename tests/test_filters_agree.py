@@ -18,6 +18,7 @@ from tests.factories import (
     OrganisationFactory,
     PartnershipFactory,
 )
+from tests.readers import result_slugs
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ def on_the_list(client, query):
         response = client.get("/initiatives/", {**query, "page": str(page)})
         assert response.status_code == 200
         assert response.context["problems"] == []
-        slugs += [initiative.slug for initiative in response.context["initiatives"]]
+        slugs += result_slugs(response)
         if not response.context["page_obj"].has_next():
             return slugs
         page += 1
@@ -132,7 +133,7 @@ def test_an_unknown_or_private_organisation_is_named_on_the_list_and_refused_by_
         assert response.context["problems"] == [
             f"There is no organisation called “{slug}”, so it was ignored."
         ]
-        assert [i.slug for i in response.context["initiatives"]] == ["delivered"]
+        assert result_slugs(response) == ["delivered"]
         assert private.name not in response.text
         api = client.get("/api/v1/initiatives/", {"organisation": slug})
         assert api.status_code == 400

@@ -20,8 +20,14 @@ class InitiativeQuerySet(models.QuerySet):
         return self.filter(status=Initiative.Status.PUBLISHED)
 
     def with_listing(self):
-        """What a result in a list shows: lead organisation, sector, themes, places, and
-        its headline metric (the first one recorded) as `headline_*` columns."""
+        """What a result in a list, a feed or the API shows: lead organisation, sector,
+        themes, places, and its headline metric (the first one recorded) as `headline_*`
+        columns."""
+        return self.with_summary().select_related("sector").prefetch_related("themes")
+
+    def with_summary(self):
+        """What a result on the list or the home page shows (includes/initiative_summary.html):
+        lead organisation, places and headline metric."""
         from catalogue.models.evidence import Metric  # defined after Initiative, which it cites
 
         first_metric = Metric.objects.filter(initiative=models.OuterRef("pk")).order_by("pk")
@@ -30,8 +36,8 @@ class InitiativeQuerySet(models.QuerySet):
             for column in ("label", "value", "unit", "direction")
         }
         return (
-            self.select_related("lead_organisation", "sector")
-            .prefetch_related("themes", "places")
+            self.select_related("lead_organisation")
+            .prefetch_related("places")
             .defer(*LISTING_DEFERRED)
             .annotate(**headline)
         )

@@ -1,0 +1,10 @@
+"""Emptying every cache, for tests that roll the catalogue version back."""
+
+from django.core.cache import caches
+
+
+def clear_caches():
+    """Empty every cache (the default one and the list's results'): an entry kept under a
+    catalogue version must not outlive a test that rolled that version back."""
+    for each in caches.all():
+        each.clear()
