@@ -301,11 +301,12 @@ class FacetIndex:
         """ids(left_out): the filterset's ids leaving out those of the named filters in use,
         each distinct set computed once per filterset and index (and each filter, the search
         too, applied once): the counts, insights and the page's ids share them."""
-        memo = filterset.__dict__.setdefault("_facet_index_sets", {})
-        if memo.get("index") is not self:
-            memo.clear()
-            memo.update(index=self, allowed={}, sets={})
-        allowed, sets = memo["allowed"], memo["sets"]
+        # {id(index): (index, allowed, sets)}: a refreshed index and each of its parts keep
+        # their own (the index is kept in the memo, so its id is not reused meanwhile).
+        memos = filterset.__dict__.setdefault("_facet_index_sets", {})
+        if memos.get(id(self), (None,))[0] is not self:
+            memos[id(self)] = (self, {}, {})
+        _index, allowed, sets = memos[id(self)]
         active = filterset.active_facets()
 
         def ids(left_out):
@@ -500,6 +501,21 @@ class Refreshed(FacetIndex):
             for name, figures in part.insights(filterset, leaves_out).items():
                 _add(found.setdefault(name, {}), figures)
         return found
+
+    def page(self, filterset, sort, offset, limit):
+        """As FacetIndex.page. The base's order still holds for the initiatives that did not
+        change (every sort key is a column of the initiative); the changed ones that match
+        are ordered by the database among the base's first offset + limit."""
+        order = self.base.orders.get(sort)
+        if order is None:
+            return None
+        matching = self._id_sets(filterset)(())
+        fresh = matching & self.overlay.published
+        if not fresh:
+            return _page_in(order, matching, sort, offset, limit)
+        end = offset + limit
+        first = _page_in(order, matching - fresh, sort, 0, end)
+        return _ordered_by_database(BitMap(first) | fresh, sort, offset, end)
 
     def memory(self):
         return self.base.memory() + self.overlay.memory() + len(self.changed.serialize())

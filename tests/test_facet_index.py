@@ -288,6 +288,7 @@ def assert_same_as_a_full_build(index, rng):
             figures = insights._count(filterset)
         with mock_current(index):
             assert insights._count(filterset) == figures, query.urlencode()
+        assert_same_pages(query, index)
 
 
 refreshing = [
