@@ -241,8 +241,7 @@ class FacetIndex:
                 return self._union("start_year", [y for y in years if int(y) >= value])
             return self._union("start_year", [y for y in years if int(y) <= value])
         if name == "q":
-            found = search.search(Initiative.objects.published(), value).order_by()
-            return BitMap(found.values_list("pk", flat=True).iterator(chunk_size=50_000))
+            return search.matching_ids(value)  # any status: `published` is intersected
         if name == "organisation":
             organisations = Organisation.objects.filter(slug__in=value).values_list("pk", flat=True)
             roles = set(cleaned.get("role") or [])

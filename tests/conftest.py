@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from catalogue import facet_index, limits
+from catalogue import facet_index, limits, search
 from catalogue.models import (
     Barrier,
     Driver,
@@ -105,9 +105,11 @@ def fresh_cache(settings):
     settings.CATALOGUE_FACET_INDEX = "sync"
     cache.clear()
     facet_index.forget()
+    search.forget()
     yield
     cache.clear()
     facet_index.forget()
+    search.forget()
 
 
 @pytest.fixture(scope="module")
