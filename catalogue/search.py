@@ -184,6 +184,10 @@ MEMO_SIZE = 32
 _memo = OrderedDict()  # {(catalogue version, text): FrozenBitMap}
 _memo_lock = threading.Lock()
 
+SETTINGS_SQL = """
+SELECT (SELECT number FROM catalogue_catalogueversion WHERE id = 1)
+  FROM set_config('work_mem', '64MB', true), set_config('enable_seqscan', 'off', true)
+"""
 MATCHING_SQL = """
 SELECT string_agg(int4send(initiative_id::int4), ''::bytea)
   FROM catalogue_search_match
@@ -199,7 +203,8 @@ def matching_ids(text):
     table (the vectors are out of line and never read unless the query needs a recheck), the
     ids sent as one bytea. Kept per process for the catalogue version read in the same
     snapshot, so the counts and the page of one request, and later requests of the same
-    version, compute it once; a write moves the version and so leaves the memo behind.
+    version, compute it once; a write moves the version and so leaves the memo behind. Read
+    inside a transaction (not a public request's case), it is not kept.
     """
     from pyroaring import FrozenBitMap
 
@@ -208,16 +213,18 @@ def matching_ids(text):
 
         found = search(Initiative.objects.all(), text).order_by().values_list("pk", flat=True)
         return FrozenBitMap(found.iterator(chunk_size=50_000))
-    from catalogue import caching
+    from catalogue import caching, routing
 
+    if connections[routing.read_alias()].in_atomic_block:
+        return _read_matching(text)[1]  # nothing is kept from inside a transaction
     version = caching.current_version()
     with _memo_lock:
         ids = _memo.get((version, text))
         if ids is not None:
             _memo.move_to_end((version, text))
             return ids
-    version, ids = _read_matching(text)
-    if version is not None:
+    version, ids, committed = _read_matching(text)
+    if version is not None and committed:
         with _memo_lock:
             _memo[version, text] = ids
             while len(_memo) > MEMO_SIZE:
@@ -229,35 +236,33 @@ def _read_matching(text):
     from pyroaring import FrozenBitMap
 
     from catalogue import routing
-    from catalogue.models import CatalogueVersion
 
     using = routing.read_alias()
     db = connections[using]
-    snapshot = not db.in_atomic_block
-    with transaction.atomic(using=using), db.cursor() as cursor:
-        if snapshot:
+    version, snapshot = None, not db.in_atomic_block
+    if snapshot:
+        with transaction.atomic(using=using), db.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        version = (
-            CatalogueVersion.objects.using(using)
-            .filter(pk=1)
-            .values_list("number", flat=True)
-            .first()
-        )
-        # An exact bitmap (no lossy pages, whose every row would be rechecked by reading its
-        # out-of-line vector), and never a sequential scan: the planner does not count the
-        # reading of out-of-line vectors, so it takes a scan of the small table for cheap.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(MATCHING_SQL, [CONFIG, text])
-        (packed,) = cursor.fetchone()
-        cursor.execute("SET LOCAL enable_seqscan TO DEFAULT")
-        cursor.execute("SET LOCAL work_mem TO DEFAULT")
+            # An exact bitmap (no lossy pages, whose every row would be rechecked by reading
+            # its out-of-line vector), and never a sequential scan: the planner does not count
+            # the reading of out-of-line vectors, so it takes a scan of the small table for
+            # cheap. For this transaction only; and the version, in the ids' snapshot.
+            cursor.execute(SETTINGS_SQL)
+            (version,) = cursor.fetchone()
+            cursor.execute(MATCHING_SQL, [CONFIG, text])
+            (packed,) = cursor.fetchone()
+    else:
+        # Inside a transaction (a test's, a command's), which goes on as it was: what it reads
+        # may yet be rolled back, and the version number with it, so nothing is kept.
+        with db.cursor() as cursor:
+            cursor.execute(MATCHING_SQL, [CONFIG, text])
+            (packed,) = cursor.fetchone()
     values = array("I")
     if packed:
         values.frombytes(bytes(packed))
         if sys.byteorder == "little":
             values.byteswap()  # int4send is big-endian
-    return version, FrozenBitMap(values)
+    return version, FrozenBitMap(values), snapshot
 
 
 def forget():
@@ -278,13 +283,36 @@ TIERS = (
 )
 FEW_SQL = """
 SELECT initiative_id FROM catalogue_search_rank
- WHERE initiative_id = ANY(%s)
+ WHERE initiative_id = ANY(%s::bigint[])
  ORDER BY CASE WHEN title @@ websearch_to_tsquery(%s::regconfig, %s) THEN 3
                WHEN summary @@ websearch_to_tsquery(%s::regconfig, %s) THEN 2
                ELSE 1 END DESC,
           published_at DESC, initiative_id
  LIMIT %s OFFSET %s
 """
+
+
+def ranked_page(filterset, page):
+    """The ids of a page (a Paginator's page of filterset.results) in rank()'s order, from
+    the narrow copies, when the page is a search by relevance on PostgreSQL and the process's
+    facet index describes the request's catalogue (it gives the ids the filters select);
+    otherwise None: take the page from the sorted SQL. For the list and the API."""
+    if not (filterset.query and filterset.current_sort == "relevance" and uses_postgres()):
+        return None
+    from catalogue import facet_index
+
+    index = facet_index.current(getattr(filterset, "request", None))
+    if index is None:
+        return None
+    allowed = index.matching(filterset)
+    start = (page.number - 1) * page.paginator.per_page
+    return ranked_ids(filterset.query, allowed, start, page.end_index())
+
+
+def in_order(queryset, ids):
+    """The rows of `queryset` with these ids, in their order."""
+    by_id = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def ranked_ids(text, allowed, start, stop):

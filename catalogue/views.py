@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
-from catalogue import caching, citations, facet_index, facets, provenance, search
+from catalogue import caching, citations, facets, provenance, search
 from catalogue.filters import InitiativeFilter
 from catalogue.models import Initiative, Metric, Organisation, Partnership, Quote, Theme
 from catalogue.organisation_search import OrganisationSearchForm
@@ -123,7 +123,7 @@ def render_results(request, filterset, page):
     """The page of results: its initiatives (summaries highlighted when searching) and the
     pagination."""
     query = filterset.query
-    initiatives = page_rows(filterset.results, page, query, ranked_among(request, filterset))
+    initiatives = page_rows(filterset.results, page, query, search.ranked_page(filterset, page))
     for initiative in initiatives if query else ():
         initiative.summary_html = search.highlight(initiative, query)
     page.object_list = initiatives
@@ -134,32 +134,17 @@ def render_results(request, filterset, page):
     )
 
 
-def ranked_among(request, filterset):
-    """When the page is a search by relevance on PostgreSQL and the facet index describes
-    this request's catalogue: the ids the filters select (a BitMap), for search.ranked_ids.
-    Otherwise None (the page's ids come from the sorted SQL)."""
-    if not (filterset.query and filterset.current_sort == "relevance" and search.uses_postgres()):
-        return None
-    index = facet_index.current(request)
-    return None if index is None else index.matching(filterset)
-
-
-def page_rows(queryset, page, query, allowed=None):
+def page_rows(queryset, page, query, ranked=None):
     """The page's initiatives; when searching on PostgreSQL, with highlighted summaries.
 
     ts_headline is costly, so it runs on the page's rows only: the ranked ids first, then
-    those rows. With `allowed` (ranked_among), the ranked ids come from search.ranked_ids, in
-    the order the sorted SQL gives, without reading every match."""
+    those rows. `ranked` (search.ranked_page), when given, are the page's ids in relevance
+    order found without reading every match."""
     if not (query and search.uses_postgres()):
         return list(page.object_list)
-    if allowed is not None:
-        start = (page.number - 1) * page.paginator.per_page
-        ids = search.ranked_ids(query, allowed, start, page.end_index() if len(allowed) else 0)
-    else:
-        ids = list(page.object_list.values_list("pk", flat=True))
-    rows = search.with_headline(queryset.order_by().filter(pk__in=ids), query)
-    by_id = {row.pk: row for row in rows}
-    return [by_id[pk] for pk in ids if pk in by_id]
+    if ranked is None:
+        ranked = list(page.object_list.values_list("pk", flat=True))
+    return search.in_order(search.with_headline(queryset, query), ranked)
 
 
 def detail_page(request, initiative, preview=False):

@@ -214,3 +214,26 @@ def test_the_memo_of_matches_follows_the_catalogue(client):
     InitiativeFactory(title="Housing allocations")
     response = client.get("/initiatives/", {"q": "housing"})
     assert response.context["total"] == 2
+
+
+@postgres_only
+def test_the_api_pages_agree_with_the_sorted_sql(catalogue, client, settings):
+    settings.CATALOGUE_PAGE_SIZE = 7
+
+    def pages(query):
+        shown = []
+        for page in (1, 2):
+            response = client.get("/api/v1/initiatives/", {"q": query, "page": page})
+            assert response.status_code == 200
+            body = response.json()
+            shown.append(([r["slug"] for r in body["results"]], body["count"]))
+        return shown
+
+    for query in ("housing", "repairs -chatbot"):
+        settings.CATALOGUE_FACET_INDEX = "sync"
+        fast = pages(query)
+        settings.CATALOGUE_FACET_INDEX = "off"
+        cache.clear()
+        assert pages(query) == fast
+        slugs = dict(Initiative.objects.values_list("pk", "slug"))
+        assert fast[0][0] == [slugs[pk] for pk in ranked(query)[:7]]

@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
-from catalogue import facets
+from catalogue import facets, search
 from catalogue.api import serializers as api
 from catalogue.api.filters import CatalogueFilterBackend
 from catalogue.filters import InitiativeFilter
@@ -111,7 +111,10 @@ class CataloguePagination(PageNumberPagination):
             raise PageNotFound(
                 {"page": [f"There is no page {number}; the last is {paginator.num_pages}."]}
             ) from None
-        return list(self.page)
+        return self.rows(self.page)
+
+    def rows(self, page):
+        return list(page)
 
     def page_number(self, request):
         values = [v.strip() for v in request.query_params.getlist(self.page_query_param)]
@@ -145,6 +148,15 @@ class InitiativePagination(CataloguePagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.view = view
         return super().paginate_queryset(queryset, request, view)
+
+    def rows(self, page):
+        # A search by relevance: the page's ids from the narrow copies (catalogue/search.py),
+        # not the sorted SQL, which reads every match.
+        filterset = getattr(self.view, "filterset", None)
+        ranked = None if filterset is None else search.ranked_page(filterset, page)
+        if ranked is None:
+            return list(page)
+        return search.in_order(page.paginator.object_list, ranked)
 
     def page_number(self, request):
         number = super().page_number(request)
