@@ -186,7 +186,8 @@ _memo_lock = threading.Lock()
 
 SETTINGS_SQL = """
 SELECT (SELECT number FROM catalogue_catalogueversion WHERE id = 1)
-  FROM set_config('work_mem', '64MB', true), set_config('enable_seqscan', 'off', true)
+  FROM set_config('work_mem', '64MB', true) AS work_mem,
+       set_config('enable_seqscan', 'off', true) AS seqscan
 """
 MATCHING_SQL = """
 SELECT string_agg(int4send(initiative_id::int4), ''::bytea)

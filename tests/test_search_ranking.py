@@ -237,3 +237,23 @@ def test_the_api_pages_agree_with_the_sorted_sql(catalogue, client, settings):
         assert pages(query) == fast
         slugs = dict(Initiative.objects.values_list("pk", "slug"))
         assert fast[0][0] == [slugs[pk] for pk in ranked(query)[:7]]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_matches_read_outside_a_transaction_are_kept_per_catalogue_version(client):
+    """A public request runs outside a transaction: the matches are read in a snapshot of
+    their own, kept for the version read with them, and left behind when a write moves it."""
+    InitiativeFactory(title="Housing repairs")
+    response = client.get("/initiatives/", {"q": "housing"})
+    assert response.context["total"] == 1
+    assert [text for _, text in search._memo] == ["housing"]
+    assert set(search.matching_ids("housing")) == {Initiative.objects.get().pk}
+    with connection.cursor() as cursor:  # the settings were the snapshot's only
+        cursor.execute("SELECT current_setting('enable_seqscan'), current_setting('work_mem')")
+        assert cursor.fetchone() == ("on", "4MB")
+    InitiativeFactory(title="Housing allocations")
+    response = client.get("/initiatives/", {"q": "housing"})
+    assert response.context["total"] == 2
+    assert len(search._memo) == 2
+    assert response.context["page_obj"].object_list[0].title == "Housing allocations"
