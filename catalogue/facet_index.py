@@ -274,8 +274,11 @@ class FacetIndex:
                 return self._union("start_year", [y for y in years if int(y) >= value])
             return self._union("start_year", [y for y in years if int(y) <= value])
         if name == "q":
-            # Once per request, whichever parts of a refreshed index ask.
-            return caching.per_request(("facet-index-search", value), lambda: _search(value))
+            # Once per request, whichever parts of a refreshed index ask (and kept per
+            # catalogue version by the search itself); any status: `published` is intersected.
+            return caching.per_request(
+                ("facet-index-search", value), lambda: search.matching_ids(value)
+            )
         if name == "organisation":
             organisations = Organisation.objects.filter(slug__in=value).values_list("pk", flat=True)
             roles = set(cleaned.get("role") or [])
@@ -341,13 +344,17 @@ class FacetIndex:
                 by_organisation[organisation] = n
         return len(everything), counts, recorded, by_organisation
 
+    def results(self, filterset):
+        """The ids of the filterset's results (the set its counts count)."""
+        return self._id_sets(filterset)(())
+
     def page(self, filterset, sort, offset, limit):
         """The ids of the filterset's results [offset:offset + limit] in `sort`'s order, as
         the list's SQL orders them; None when the index cannot order them (relevance)."""
         order = self.orders.get(sort)
         if order is None:
             return None
-        return _page_in(order, self._id_sets(filterset)(()), sort, offset, limit)
+        return _page_in(order, self.results(filterset), sort, offset, limit)
 
     def _by_key(self, ids, facet, nulls=False):
         found = {}
@@ -421,11 +428,6 @@ def _ordered_by_database(ids, sort, offset, end):
     """`ids` [offset:end] in `sort`'s order, as the database gives it."""
     ordered = Initiative.objects.filter(pk__in=list(ids)).order_by(*SORTS[sort][1], "pk")
     return list(ordered.values_list("pk", flat=True)[offset:end])
-
-
-def _search(value):
-    found = search.search(Initiative.objects.published(), value).order_by()
-    return BitMap(found.values_list("pk", flat=True).iterator(chunk_size=50_000))
 
 
 def _shown(total, counts, recorded, by_organisation, wanted, options):
@@ -509,7 +511,7 @@ class Refreshed(FacetIndex):
         order = self.base.orders.get(sort)
         if order is None:
             return None
-        matching = self._id_sets(filterset)(())
+        matching = self.results(filterset)
         fresh = matching & self.overlay.published
         if not fresh:
             return _page_in(order, matching, sort, offset, limit)

@@ -152,12 +152,15 @@ def render_results(request, filterset, page):
 
 
 def page_ids(filterset, page):
-    """The ids of the page's initiatives, in order: from the facet index when it is current
-    (it orders them as the database does), else from the filtered, sorted query."""
+    """The ids of the page's initiatives, in order: when the facet index is current, from it
+    (it orders them as the database does) or, for a search by relevance, from the search's
+    narrow copies (catalogue/search.py); else from the filtered, sorted query."""
     index = facet_index.current(filterset.request)
     size = page.paginator.per_page
     if index is not None:
         ids = index.page(filterset, filterset.current_sort, (page.number - 1) * size, size)
+        if ids is None:  # a search by relevance: ranked from the narrow copies
+            ids = search.ranked_page(filterset, page)
         if ids is not None:
             return ids
     return list(page.object_list.values_list("pk", flat=True))

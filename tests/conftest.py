@@ -11,7 +11,7 @@ from django.db import connection, connections
 from django.db.backends.signals import connection_created
 from django.utils import timezone
 
-from catalogue import facet_index, limits
+from catalogue import facet_index, limits, search
 from catalogue.models import (
     Barrier,
     Driver,
@@ -143,9 +143,11 @@ def fresh_cache(settings):
     settings.CATALOGUE_FACET_INDEX = "sync"
     clear_caches()
     facet_index.forget()
+    search.forget()
     yield
     clear_caches()
     facet_index.forget()
+    search.forget()
 
 
 @pytest.fixture(scope="module")

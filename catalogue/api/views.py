@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.viewsets import ReadOnlyModelViewSet
 
-from catalogue import facet_index, facets
+from catalogue import facet_index, facets, search
 from catalogue.api import serializers as api
 from catalogue.api.filters import CatalogueFilterBackend
 from catalogue.filters import InitiativeFilter
@@ -164,17 +164,18 @@ class InitiativePagination(CataloguePagination):
 
     def rows(self, page, view):
         # The facet index, when current, gives the page's ids in the sort's order (as the
-        # HTML list's pages do): the database reads only those rows.
+        # HTML list's pages do), or the search ranks them (catalogue/search.py): the
+        # database reads only those rows.
         filterset = getattr(view, "filterset", None)
         index = None if filterset is None else facet_index.current(filterset.request)
         if index is not None:
             size = page.paginator.per_page
             offset = (page.number - 1) * size
             ids = index.page(filterset, filterset.current_sort, offset, size)
+            if ids is None:  # a search by relevance: ranked from the narrow copies
+                ids = search.ranked_page(filterset, page)
             if ids is not None:
-                rows = filterset.queryset.order_by().filter(pk__in=ids)
-                by_id = {row.pk: row for row in rows}
-                return [by_id[pk] for pk in ids if pk in by_id]
+                return search.in_order(filterset.queryset, ids)
         return super().rows(page, view)
 
     def total(self, view):
