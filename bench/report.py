@@ -250,8 +250,8 @@ def cold_section(results):
     lines += [
         "Each run requests distinct URLs drawn from the database (none twice, so no cache "
         "keyed by URL serves any), after one initiative was updated (which moves the "
-        "catalogue version, as an editor's save does). % of ceiling = req/s / the ceiling's req/s in the same round. Goals are "
-        "issue 17's, checked at "
+        "catalogue version, as an editor's save does). % of ceiling = req/s / the "
+        "ceiling's req/s in the same round. Goals are issue 17's, checked at "
         f"{GOAL_CONNECTIONS} connections where the issue sets one for that size.",
         "",
         markdown_table(headers, rows, "llrrrrrrrrrll"),
