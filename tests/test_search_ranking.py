@@ -241,6 +241,7 @@ def test_the_api_pages_agree_with_the_sorted_sql(catalogue, client, settings):
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("committed_taxonomies")
 def test_matches_read_outside_a_transaction_are_kept_per_catalogue_version(client):
     """A public request runs outside a transaction: the matches are read in a snapshot of
     their own, kept for the version read with them, and left behind when a write moves it."""

@@ -55,9 +55,9 @@ def redis_url(tmp_path_factory):
 
 @pytest.fixture
 def shared_cache(settings, redis_url):
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
-    }
+    # As catalogue/settings.py with DJANGO_REDIS_URL: the results' cache in the same Redis.
+    redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    settings.CACHES = {"default": redis, "summaries": redis}
     caches["default"].clear()
     yield caches["default"]
     caches["default"].clear()
