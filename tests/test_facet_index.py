@@ -334,7 +334,9 @@ def test_an_index_refreshed_from_the_change_log_counts_as_a_full_build(seed, wri
         assert index.base is base
         assert_same_as_a_full_build(index, rng)
     assert isinstance(index, facet_index.Refreshed)
-    assert index.changed and not index.changed & base.changed
+    # Some writes touch no initiative (an organisation renamed): the version moves, no id is
+    # logged, and `changed` may be empty.
+    assert not index.changed & base.changed
 
 
 @apply(refreshing)
@@ -356,6 +358,16 @@ def test_pages_refresh_the_index_after_a_save(client, settings):
         assert_same_as_a_full_build(facet_index._index, random.Random(1))
 
 
+def assert_built_again_in_full(base, rng):
+    """`base` cannot be refreshed: a process holding it builds its next index in full."""
+    assert facet_index.refreshed(base) is None
+    facet_index._index = base
+    index = facet_index.current()
+    assert index is not None and index is not base
+    assert not isinstance(index, facet_index.Refreshed)
+    assert_same_as_a_full_build(index, rng)
+
+
 @apply(refreshing)
 def test_a_restore_truncates_and_the_index_is_built_in_full():
     rng = random.Random(3)
@@ -363,11 +375,7 @@ def test_a_restore_truncates_and_the_index_is_built_in_full():
     base = FacetIndex.build()
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE catalogue_metric")
-    assert facet_index.refreshed(base) is None
-    facet_index._index = base
-    settings_mode = facet_index.current()
-    assert settings_mode is not None and not isinstance(settings_mode, facet_index.Refreshed)
-    assert_same_as_a_full_build(settings_mode, rng)
+    assert_built_again_in_full(base, rng)
 
 
 @apply(refreshing)
@@ -379,11 +387,7 @@ def test_a_log_pruned_past_the_index_means_a_full_build():
     random_write(rng, 2)
     with connection.cursor() as cursor:
         cursor.execute("SELECT catalogue_prune_changes(%s)", [base.version + 1])
-    assert facet_index.refreshed(base) is None
-    facet_index._index = base
-    index = facet_index.current()
-    assert index is not base and not isinstance(index, facet_index.Refreshed)
-    assert_same_as_a_full_build(index, rng)
+    assert_built_again_in_full(base, rng)
 
 
 @apply(refreshing)
