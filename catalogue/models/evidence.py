@@ -63,6 +63,24 @@ class Quote(models.Model):
         return self.initiative.get_absolute_url() + f"#quote-{self.pk}"
 
 
+def amount_text(value, unit):
+    """The figure with its unit, without trailing zeros: '25%', '£1.2', '3 hours'."""
+    number = f"{Decimal(value).normalize():f}"
+    if unit in {"%", "pp"}:
+        return f"{number}{unit}"
+    if unit in {"£", "€", "$"}:
+        return f"{unit}{number}"
+    return f"{number} {unit}".strip()
+
+
+def headline_text(label, value, unit, direction):
+    """Label and signed figure: "Visits +40%", or a minus sign (U+2212) for a decrease."""
+    sign = {Direction.DECREASE: "\u2212", Direction.INCREASE: "+"}.get(direction)
+    if sign is None:
+        return f"{label}: {amount_text(value, unit)}, no change"
+    return f"{label} {sign}{amount_text(value, unit)}"
+
+
 class Direction(models.TextChoices):
     INCREASE = "increase", "Increase"
     DECREASE = "decrease", "Decrease"
@@ -111,21 +129,11 @@ class Metric(models.Model):
 
     @property
     def amount(self):
-        """The figure with its unit, without trailing zeros: '25%', '£1.2', '3 hours'."""
-        number = f"{Decimal(self.value).normalize():f}"
-        if self.unit in {"%", "pp"}:
-            return f"{number}{self.unit}"
-        if self.unit in {"£", "€", "$"}:
-            return f"{self.unit}{number}"
-        return f"{number} {self.unit}".strip()
+        return amount_text(self.value, self.unit)
 
     @property
     def headline(self):
-        """Label and signed figure: "Visits +40%", or a minus sign (U+2212) for a decrease."""
-        sign = {self.Direction.DECREASE: "\u2212", self.Direction.INCREASE: "+"}.get(self.direction)
-        if sign is None:
-            return f"{self.label}: {self.amount}, no change"
-        return f"{self.label} {sign}{self.amount}"
+        return headline_text(self.label, self.value, self.unit, self.direction)
 
     @property
     def display_value(self):

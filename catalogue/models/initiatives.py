@@ -339,14 +339,18 @@ class Initiative(models.Model):
 
     @property
     def years(self):
-        """'2019', '2019 to 2022' or '2019 onwards'."""
-        if not self.start_year:
-            return ""
-        if self.end_year and self.end_year != self.start_year:
-            return f"{self.start_year} to {self.end_year}"
-        if self.end_year:
-            return str(self.start_year)
-        return f"{self.start_year} onwards"
+        return years_text(self.start_year, self.end_year)
+
+
+def years_text(start_year, end_year):
+    """'2019', '2019 to 2022' or '2019 onwards'; '' without a start."""
+    if not start_year:
+        return ""
+    if end_year and end_year != start_year:
+        return f"{start_year} to {end_year}"
+    if end_year:
+        return str(start_year)
+    return f"{start_year} onwards"
 
 
 class PartnerRole(models.TextChoices):

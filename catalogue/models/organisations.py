@@ -82,6 +82,13 @@ class OrganisationQuerySet(models.QuerySet):
         )
 
 
+def display_name(name, unnamed):
+    """The name, or for a body its source does not name, what the source calls it."""
+    if unnamed:
+        return f"{name[:1].upper()}{name[1:]}, not named in the source"
+    return name
+
+
 class Organisation(models.Model):
     Kind = OrganisationKind
 
@@ -119,10 +126,7 @@ class Organisation(models.Model):
 
     @property
     def display_name(self):
-        """The name, or for a body its source does not name, what the source calls it."""
-        if self.unnamed:
-            return f"{self.name[:1].upper()}{self.name[1:]}, not named in the source"
-        return self.name
+        return display_name(self.name, self.unnamed)
 
     def natural_key(self):
         return (self.slug,)
