@@ -150,13 +150,23 @@ def with_headline(queryset, text):
     )
 
 
-def highlight(initiative, text):
-    """The summary as safe HTML with the searched words in <mark>."""
-    headline = getattr(initiative, "headline", None)
-    if headline is not None:
-        marked = escape(headline).replace(START, "<mark>").replace(STOP, "</mark>")
-        return mark_safe(marked)
-    summary = initiative.summary
+def highlights(summaries, text):
+    """{id: the summary as safe HTML with the searched words in <mark>} for `summaries`
+    ({id: summary}): by ts_headline on PostgreSQL (which stems as the search does; run on
+    these rows only, as it is costly), by marking the words as typed elsewhere."""
+    if not uses_postgres():
+        return {pk: highlight(summary, text) for pk, summary in summaries.items()}
+    from catalogue.models import Initiative
+
+    rows = with_headline(Initiative.objects.filter(pk__in=list(summaries)), text)
+    return {
+        pk: mark_safe(escape(headline).replace(START, "<mark>").replace(STOP, "</mark>"))
+        for pk, headline in rows.values_list("pk", "headline")
+    }
+
+
+def highlight(summary, text):
+    """The summary as safe HTML with the searched words (as typed) in <mark>."""
     words = sorted(
         {t.text for group in parse(text) for t in group if not t.negated}, key=len, reverse=True
     )

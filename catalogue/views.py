@@ -1,5 +1,3 @@
-import functools
-
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
@@ -7,10 +5,11 @@ from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.template.loader import get_template, render_to_string
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
-from catalogue import caching, citations, facet_index, facets, provenance, search
+from catalogue import caching, cards, citations, facet_index, facets, provenance, search
 from catalogue.filters import InitiativeFilter
 from catalogue.models import Initiative, Metric, Organisation, Partnership, Quote, Theme
 from catalogue.organisation_search import OrganisationSearchForm
@@ -45,7 +44,7 @@ def home(request):
         "catalogue/home.html",
         {
             "themes": themes,
-            "latest": published.with_summary()[:6],
+            "latest": latest_cards(published, 6),
             "total": total,
             "measured": measured,
             "quoted": quoted,
@@ -53,16 +52,9 @@ def home(request):
     )
 
 
-@functools.cache
-def _published_with_summaries():
-    # Built once (its annotations take a millisecond to resolve) and never evaluated: each
-    # request takes a fresh copy.
-    return Initiative.objects.published().with_summary()
-
-
-def _published_summaries():
-    """The published initiatives with what their results show (a new queryset each call)."""
-    return _published_with_summaries().all()
+def latest_cards(published, n):
+    """The cards of the n newest published initiatives, as the home page shows them."""
+    return [mark_safe(card.html(level=3)) for _, card in cards.of(published[:n])]
 
 
 @require_safe
@@ -80,7 +72,7 @@ def initiative_list(request):
        it), the panel by the filters in use.
     5. The page around them, with the problems, chips and sort, rendered every time.
     """
-    filterset = InitiativeFilter.for_request(request, _published_summaries())
+    filterset = InitiativeFilter.for_request(request, Initiative.objects.published())
     total, counts = facets.count(filterset)
     page = nearest_page(
         request,
@@ -106,7 +98,8 @@ def initiative_list(request):
             "catalogue/initiative_list.html#filter-panel",
             {
                 "facets": facets.facets(filterset, counts, total),
-                "start_years": facets.start_years(counts),
+                "start_years": (years := facets.start_years(counts)),
+                "start_year_items": facets.start_year_items(years),
                 "filter": filterset,
                 "query": filterset.query,
                 "active_filters": filterset.active_filters(),
@@ -136,17 +129,31 @@ def initiative_list(request):
 def render_results(request, filterset, page):
     """The page of results (summaries highlighted when searching) and the pagination.
 
-    Each result is rendered once per catalogue version (and search text) and cached on
-    PostgreSQL: the newest initiatives head the first pages of many filter combinations."""
+    Each result's card (catalogue/cards.py) is made once per catalogue version and cached on
+    PostgreSQL (the newest initiatives head the first pages of many filter combinations);
+    when searching, so is each highlighted summary, by search text."""
     query = filterset.query
     ids = page_ids(filterset, page)
-    keys = {pk: caching.key(request, "result", pk, query) for pk in ids}
-    summaries = caching.cached_each(
-        keys, lambda missing: render_summaries(filterset, missing), alias="summaries"
+    found = caching.cached_each(
+        {pk: caching.key(request, "card", pk) for pk in ids},
+        lambda missing: cards.fetch(missing, Initiative.objects.published()),
+        alias="summaries",
     )
+    marked = {}
+    if query:
+        marked = caching.cached_each(
+            {pk: caching.key(request, "marked", pk, query) for pk in found},
+            lambda missing: search.highlights({pk: found[pk].text for pk in missing}, query),
+            alias="summaries",
+        )
     return render_to_string(
         "catalogue/initiative_list.html#results",
-        {"summaries": [summaries[pk] for pk in ids if pk in summaries], **paging(page)},
+        {
+            "summaries": [
+                mark_safe(found[pk].html(summary=marked.get(pk))) for pk in ids if pk in found
+            ],
+            **paging(page),
+        },
         request=request,
     )
 
@@ -164,22 +171,6 @@ def page_ids(filterset, page):
         if ids is not None:
             return ids
     return list(page.object_list.values_list("pk", flat=True))
-
-
-def render_summaries(filterset, ids):
-    """{id: the initiative's result (includes/initiative_summary.html)}; when searching, with
-    its summary highlighted. ts_headline is costly, so it runs on these rows only."""
-    query = filterset.query
-    rows = filterset.queryset.order_by().filter(pk__in=ids)
-    if query and search.uses_postgres():
-        rows = search.with_headline(rows, query)
-    template = get_template("includes/initiative_summary.html")
-    summaries = {}
-    for initiative in rows:
-        if query:
-            initiative.summary_html = search.highlight(initiative, query)
-        summaries[initiative.pk] = template.render({"initiative": initiative})
-    return summaries
 
 
 def detail_page(request, initiative, preview=False):
