@@ -142,6 +142,18 @@ def start_years(counts):
     return sorted((int(year), n) for year, n in counts["start_year"].items() if year != "None")
 
 
+def start_year_items(start_years):
+    """The list items of the start years' counts, as escaped HTML (built here, as the
+    checkboxes are: a catalogue spans many years)."""
+    return mark_safe(
+        "".join(
+            f'<li>{year:d} <span class="app-facet__count">({n:d}<span class="govuk-visually-'
+            f'hidden"> result{"" if n == 1 else "s"}</span>)</span></li>'
+            for year, n in start_years
+        )
+    )
+
+
 class Option(NamedTuple):
     value: str
     label: str
