@@ -98,15 +98,43 @@ class ShallowlyCopiedFilters(dict):
     """A FilterSet's base filters, which each bound FilterSet copies (django-filter deep-
     copies them: their choices, labels and fields, about a thousand objects, a millisecond
     a request). A shallow copy of each filter is enough: what a bound FilterSet sets on
-    its filters (model, parent) are their own attributes, and its form deep-copies the
-    form fields itself; a filter with a `method` gets its own FilterMethod."""
+    its filters (model, parent) are their own attributes, and its form copies the form
+    fields itself (ShallowlyCopiedFields); a filter with a `method` gets its own
+    FilterMethod.
+
+    Each filter's form field is made once, on the base filter, so that copies share it;
+    but not for the filters named `per_request`, whose field each bound FilterSet makes
+    from its own choices."""
+
+    def __init__(self, filters, per_request=()):
+        super().__init__(filters)
+        self.per_request = set(per_request)
 
     def __deepcopy__(self, memo):
         copies = {}
         for name, filter_ in self.items():
+            if name not in self.per_request:
+                filter_.field  # noqa: B018 (made once, kept by the filter as `_field`)
             copied = copies[name] = copy.copy(filter_)
             if copied.method is not None:
                 copied.method = copied.method  # its own FilterMethod, bound to the copy
+        return copies
+
+
+class ShallowlyCopiedFields(dict):
+    """A form class's base fields, which each form copies (Django deep-copies them, choices
+    and all). Each form gets its own copy of each field and widget, with their own
+    attributes, error messages and validators (what Field.__deepcopy__ copies) but shared
+    choices: nothing here changes a field's choices in place."""
+
+    def __deepcopy__(self, memo):
+        copies = {}
+        for name, field in self.items():
+            copied = copies[name] = copy.copy(field)
+            copied.widget = copy.copy(field.widget)
+            copied.widget.attrs = dict(field.widget.attrs)
+            copied.error_messages = dict(field.error_messages)
+            copied.validators = list(field.validators)
         return copies
 
 
@@ -116,7 +144,9 @@ def with_vocabulary_filters(filterset_class):
     first = {"q": declared.pop("q")}
     vocabulary_filters = {v.param: TermFilter(v) for v in VOCABULARIES}
     filterset_class.declared_filters = {**first, **vocabulary_filters, **declared}
-    filterset_class.base_filters = ShallowlyCopiedFilters(filterset_class.get_filters())
+    filterset_class.base_filters = ShallowlyCopiedFilters(
+        filterset_class.get_filters(), per_request=filterset_class.PER_REQUEST_FILTERS
+    )
     return filterset_class
 
 
@@ -174,6 +204,14 @@ class InitiativeFilter(django_filters.FilterSet):
     class Meta:
         model = Initiative
         fields = []
+
+    # Its choices are the organisations asked for (_known_organisations).
+    PER_REQUEST_FILTERS = ("organisation",)
+
+    def get_form_class(self):
+        form_class = super().get_form_class()
+        form_class.base_fields = ShallowlyCopiedFields(form_class.base_fields)
+        return form_class
 
     def __init__(self, data=None, *args, **kwargs):
         if data is not None:
