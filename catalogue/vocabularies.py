@@ -106,9 +106,29 @@ def terms(vocabulary):
 def all_terms():
     """{model name: {slug: VocabularyTerm}} for every vocabulary, once per request (one query,
     or none when the catalogue version's cache has them)."""
-    return caching.per_request(
-        "vocabularies", lambda: caching.cached(caching.key(None, "terms"), _read_terms)
-    )
+    return caching.per_request("vocabularies", _terms_of_this_version)
+
+
+# The last terms read, by their cache key: most requests follow the same catalogue version,
+# and the cache would unpickle them (or fetch them from Redis) for each.
+_last_read = (None, None)
+
+
+def forget_last_read():
+    """Drop the terms kept in this process (for tests that roll the version back)."""
+    global _last_read
+    _last_read = (None, None)
+
+
+def _terms_of_this_version():
+    global _last_read
+    key = caching.key(None, "terms")
+    kept_key, kept = _last_read
+    if key is not None and key == kept_key:
+        return kept
+    found = caching.cached(key, _read_terms)
+    _last_read = (key, found)
+    return found
 
 
 def _read_terms():
