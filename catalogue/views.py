@@ -136,7 +136,7 @@ def render_results(request, filterset, page):
     ids = page_ids(filterset, page)
     found = caching.cached_each(
         {pk: caching.key(request, "card", pk) for pk in ids},
-        lambda missing: cards.fetch(missing, Initiative.objects.published()),
+        cards.fetch,
         alias="summaries",
     )
     marked = {}

@@ -72,9 +72,13 @@ def test_cards_escape_every_value():
     assert found["headline"].startswith("<i>Costs</i>")
 
 
-def test_fetch_keeps_to_the_queryset_it_is_given():
+def test_only_published_records_have_cards():
     shown = InitiativeFactory()
-    draft = InitiativeFactory(status="draft", published_at=None)
-    found = cards.fetch([shown.pk, draft.pk], Initiative.objects.published())
-    assert list(found) == [shown.pk]
+    hidden = [
+        InitiativeFactory(status=status, published_at=None).pk
+        for status in ("draft", "in-review", "archived")
+    ]
+    assert list(cards.fetch([shown.pk, *hidden])) == [shown.pk]
+    assert cards.fetch(hidden) == {}
     assert cards.fetch([]) == {}
+    assert [pk for pk, _ in cards.of(Initiative.objects.order_by("pk"))] == [shown.pk]

@@ -288,15 +288,15 @@ def test_detail_page_is_never_stale(client):
 
 def test_home_query_count(client, django_assert_num_queries):
     tagged_catalogue(8)
-    # 1 themes with counts, 2 total with how many are measured and quoted, 3 latest
-    # initiatives, 4 their places;
+    # 1 themes with counts, 2 total with how many are measured and quoted, 3 the latest
+    # initiatives' ids, 4 their cards, 5 their places;
     # PostgreSQL first reads the catalogue version that keys the cached counts.
     on_postgres = connection.vendor == "postgresql"
-    with django_assert_num_queries(4 + on_postgres):
+    with django_assert_num_queries(5 + on_postgres):
         client.get("/")
     if on_postgres:
         # The counts now come from the cache, until the catalogue changes.
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(4):
             assert client.get("/").context["total"] == 8
         InitiativeFactory(themes=["cloud"])
         response = client.get("/")
