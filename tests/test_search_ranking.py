@@ -126,18 +126,24 @@ def test_the_narrow_copy_matches_as_the_search_vector_does(catalogue, query):
 
 @postgres_only
 @pytest.mark.parametrize("few", [search.FEW, 0, 5])
+@pytest.mark.parametrize("always", [search.STATEMENT_ALWAYS, 0])
 @pytest.mark.parametrize("query", ["housing", "repairs", "housing -repairs", "chatbot or bins"])
-def test_ranked_ids_give_the_sorted_sqls_order(catalogue, query, few, monkeypatch):
+def test_ranked_ids_give_the_sorted_sqls_order(catalogue, query, few, always, monkeypatch):
     """Through one statement over few ids, or walking the tiers (FEW 0), with the rest by
-    statement (FEW 5), for every page, with and without another filter."""
+    statement (FEW 5), for every page, with and without another filter; and choosing by the
+    share of the matches allowed (`matches` given), dense or sparse."""
     monkeypatch.setattr(search, "FEW", few)
+    monkeypatch.setattr(search, "STATEMENT_ALWAYS", always)
+    monkeypatch.setattr(search, "WALK_ROWS", 2)  # so a walk is worth it on a small catalogue
     everything = ranked(query)
     allowed = BitMap(everything)
-    for start, stop in [(0, 5), (5, 10), (0, len(everything)), (len(everything) - 3, 99)]:
-        assert search.ranked_ids(query, allowed, max(start, 0), stop) == everything[start:stop]
-    subset = BitMap(everything[::3])
-    expected = [pk for pk in everything if pk in subset]
-    assert search.ranked_ids(query, subset, 0, 99) == expected
+    for matches in (None, len(everything), 100 * len(everything)):
+        for start, stop in [(0, 5), (5, 10), (0, len(everything)), (len(everything) - 3, 99)]:
+            page = search.ranked_ids(query, allowed, max(start, 0), stop, matches)
+            assert page == everything[max(start, 0) : stop]
+        subset = BitMap(everything[::3])
+        expected = [pk for pk in everything if pk in subset]
+        assert search.ranked_ids(query, subset, 0, 99, matches) == expected
 
 
 @postgres_only
