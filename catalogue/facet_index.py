@@ -276,9 +276,7 @@ class FacetIndex:
         if name == "q":
             # Once per request, whichever parts of a refreshed index ask (and kept per
             # catalogue version by the search itself); any status: `published` is intersected.
-            return caching.per_request(
-                ("facet-index-search", value), lambda: search.matching_ids(value)
-            )
+            return search.request_matching_ids(value)
         if name == "organisation":
             organisations = Organisation.objects.filter(slug__in=value).values_list("pk", flat=True)
             roles = set(cleaned.get("role") or [])

@@ -245,6 +245,14 @@ def matching_ids(text):
     return ids
 
 
+def request_matching_ids(text):
+    """matching_ids(text), read once per request: the facet index's filter and the ranking
+    of the page both ask."""
+    from catalogue import caching
+
+    return caching.per_request(("matching-ids", text), lambda: matching_ids(text))
+
+
 def _read_matching(text):
     from pyroaring import FrozenBitMap
 
@@ -319,7 +327,9 @@ def ranked_page(filterset, page):
         return None
     allowed = index.results(filterset)
     start = (page.number - 1) * page.paginator.per_page
-    matches = len(matching_ids(filterset.query))  # memoised: the counts read it
+    # The index's filter read them for this request: no second query, even inside a
+    # transaction, where matching_ids() keeps nothing.
+    matches = len(request_matching_ids(filterset.query))
     return ranked_ids(filterset.query, allowed, start, page.end_index(), matches)
 
 
