@@ -188,6 +188,8 @@ def test_pages_use_the_index_only_for_its_own_version(client, settings):
 @pytest.mark.django_db(transaction=True)
 def test_in_the_background_a_page_counts_with_sql_until_the_index_is_built(client, settings):
     settings.CATALOGUE_FACET_INDEX = "background"
+    join_builds()  # an earlier test's build would hold the lock: this test's would not start
+    facet_index.forget()
     InitiativeFactory(themes=["cloud"])
     started = set(threading.enumerate())
     assert client.get("/initiatives/").context["total"] == 1  # with SQL, and a build starts
@@ -200,10 +202,14 @@ def test_in_the_background_a_page_counts_with_sql_until_the_index_is_built(clien
     InitiativeFactory(themes=["cloud"])
     # Behind now: the next page does not use the old index, whatever the build is doing.
     assert client.get("/initiatives/").context["total"] == 2
+    join_builds()
+    assert len(facet_index._index.published) == 2
+
+
+def join_builds():
     for thread in threading.enumerate():
         if thread.name == "facet-index":
             thread.join(10)
-    assert len(facet_index._index.published) == 2
 
 
 def test_pages_past_the_last_served_are_refused_with_a_reason(client, settings):
