@@ -267,3 +267,22 @@ def test_organisation_and_taxonomy_query_counts(client, django_assert_num_querie
             slug = get(client, path)[0]["slug"]
         with django_assert_num_queries(1):
             get(client, f"{path}{slug}/")
+
+
+def test_list_rows_are_never_stale(client):
+    # Rows are cached per catalogue version (PostgreSQL): an edit to the record, or to the
+    # organisation that leads it, shows on the next request, and an archived one is gone.
+    first = InitiativeFactory(title="First title")
+    InitiativeFactory(title="Second")
+    assert "First title" in [row["title"] for row in get(client, LIST)["results"]]
+    first.title = "Edited title"
+    first.save()
+    assert "Edited title" in [row["title"] for row in get(client, LIST)["results"]]
+    lead = first.lead_organisation
+    lead.name = "Renamed council"
+    lead.save()
+    rows = {row["slug"]: row for row in get(client, LIST)["results"]}
+    assert rows[first.slug]["lead_organisation"]["name"] == "Renamed council"
+    first.status = "archived"
+    first.save()
+    assert first.slug not in slugs(get(client, LIST))
