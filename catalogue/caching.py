@@ -124,6 +124,35 @@ def cached_each(keys, compute, alias="default"):
     return values
 
 
+class VersionMemo:
+    """Values kept in this process for one catalogue version, read in bulk as needed: for
+    small facts many requests ask again (an organisation's name and slug), which the cache
+    would unpickle each time. All are dropped when the version moves, and past `limit`
+    entries. Without a version (SQLite) nothing is kept."""
+
+    def __init__(self, limit=50_000):
+        self.limit = limit
+        self._kept = (None, {})
+
+    def get_many(self, request, names, compute):
+        """{name: value} for `names`, those not kept from compute([missing]) -> {name: value}
+        (a name it leaves out has no value)."""
+        version = current_version(request)
+        if version is None:
+            return compute(list(names))
+        kept_version, values = self._kept
+        if kept_version != version or len(values) > self.limit:
+            values = {}
+            self._kept = (version, values)
+        missing = [name for name in names if name not in values]
+        if missing:
+            values.update(compute(missing))
+        return {name: values[name] for name in names if name in values}
+
+    def clear(self):
+        self._kept = (None, {})
+
+
 def public_output(view):
     """For the feed and sitemaps: shared caches may keep them CATALOGUE_PUBLIC_MAX_AGE
     seconds, and a client re-asking gets a 304 when the body is the same.

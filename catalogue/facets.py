@@ -7,11 +7,13 @@ counts and the total come from one SQL statement (catalogue/counts.py).
 Counts are cached on PostgreSQL, keyed by the catalogue version (see CatalogueVersion).
 """
 
+import functools
 from html import escape
 from typing import NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Q
+from django.utils import translation
 from django.utils.safestring import mark_safe
 from django_countries import countries
 
@@ -121,12 +123,21 @@ def wanted_organisations(filterset):
     return Organisation.objects.filter(chosen).values("pk")
 
 
-def organisation_options(counts, selected, search):
+# Each organisation's (slug, name) by id, kept in the process for the catalogue version.
+_organisation_names = caching.VersionMemo()
+
+
+def _read_organisation_names(ids):
+    rows = Organisation.objects.filter(pk__in=ids).values_list("pk", "slug", "name")
+    return {pk: (slug, name) for pk, slug, name in rows}
+
+
+def organisation_options(request, counts, selected, search):
     """The organisation facet: chosen ones first, then the biggest, or those the search
-    found (one query for their names)."""
+    found (their names read once per catalogue version, in one query)."""
     by_id = {int(key): n for key, n in counts.items()}
-    rows = Organisation.objects.filter(pk__in=by_id).values_list("pk", "slug", "name")
-    rows = [(slug, name, by_id[pk]) for pk, slug, name in rows]
+    names = _organisation_names.get_many(request, by_id, _read_organisation_names)
+    rows = [(slug, name, by_id[pk]) for pk, (slug, name) in names.items()]
     if search:
         text = search.casefold()
         rows = [row for row in rows if text in row[1].casefold() or row[0] in selected]
@@ -178,9 +189,109 @@ class Option(NamedTuple):
         )
 
 
+def facet_html(facet):
+    """One facet of the panel as escaped HTML: its errors, the organisation search, its
+    checkboxes (the first few, the rest behind "show all") and the organisation roles.
+    Built here, not in the template, for the reason Option.checkbox gives."""
+    name, label_text = escape(facet["name"]), escape(str(facet["label"]))
+    errors = facet["errors"]
+    parts = [
+        f'<div class="govuk-form-group app-facet{" govuk-form-group--error" if errors else ""}"'
+        f' id="facet-{name}" tabindex="-1">'
+    ]
+    if errors:
+        shown = "<br>".join(
+            f'<span class="govuk-visually-hidden">Error:</span> {escape(str(error))}'
+            for error in errors
+        )
+        parts.append(f'<p class="govuk-error-message" id="{name}-error">{shown}</p>')
+    if facet["name"] == "organisation":
+        search = escape(facet["search"] or "")
+        parts.append(
+            '<div class="app-facet-search">'
+            '<label class="govuk-label govuk-label--s" for="find_organisation">Find an '
+            "organisation</label>"
+            '<div class="govuk-hint" id="find_organisation-hint">Part of its name, then choose '
+            "it below</div>"
+            '<input class="govuk-input app-facet-search__input" id="find_organisation" '
+            f'name="find_organisation" type="search" value="{search}" maxlength="100" '
+            'aria-describedby="find_organisation-hint">'
+            '<button type="submit" class="govuk-button govuk-button--secondary '
+            'app-facet-search__button" data-module="govuk-button">Find<span '
+            'class="govuk-visually-hidden"> organisations</span></button></div>'
+        )
+        if not facet["options"]:
+            where = f" with “{search}” in its name" if search else ""
+            parts.append(
+                f'<p class="govuk-body">No organisation{where} has case studies here.</p></div>'
+            )
+            return mark_safe("".join(parts))
+    described = f' aria-describedby="{name}-error"' if errors else ""
+    selected = (
+        f' <span class="govuk-visually-hidden">({facet["selected"]:d} selected)</span>'
+        if facet["selected"]
+        else ""
+    )
+    parts.append(
+        f'<fieldset class="govuk-fieldset"{described}>'
+        f'<legend class="govuk-fieldset__legend govuk-fieldset__legend--s">{label_text}{selected}'
+        "</legend>"
+    )
+    if "recorded" in facet:  # not for organisations: every case study has one
+        parts.append(
+            f'<p class="govuk-body-s app-facet__coverage">{label_text}: recorded for '
+            f"{facet['recorded']:,d} of {facet['of']:,d}</p>"
+        )
+    parts.append(
+        '<div class="govuk-checkboxes govuk-checkboxes--small" data-module="govuk-checkboxes">'
+        f"{facet['first']}</div>"
+    )
+    if facet["rest"]:
+        parts.append(
+            '<details class="govuk-details govuk-!-margin-bottom-0">'
+            '<summary class="govuk-details__summary"><span class="govuk-details__summary-text">'
+            f'Show all {len(facet["options"]):d} options<span class="govuk-visually-hidden"> '
+            f"for {escape(str(facet['label']).lower())}</span></span></summary>"
+            '<div class="govuk-details__text"><div class="govuk-checkboxes '
+            f'govuk-checkboxes--small" data-module="govuk-checkboxes">{facet["rest"]}</div>'
+            "</div></details>"
+        )
+    parts.append("</fieldset>")
+    if facet.get("roles"):
+        roles = "".join(
+            '<div class="govuk-checkboxes__item"><input class="govuk-checkboxes__input" '
+            f'id="role-{escape(option.value)}" name="role" type="checkbox" '
+            f'value="{escape(option.value)}"{" checked" if option.checked else ""}>'
+            '<label class="govuk-label govuk-checkboxes__label" '
+            f'for="role-{escape(option.value)}">{escape(str(option.label))}</label></div>'
+            for option in facet["roles"]
+        )
+        parts.append(
+            '<fieldset class="govuk-fieldset govuk-!-margin-top-3" aria-describedby="role-hint">'
+            '<legend class="govuk-fieldset__legend govuk-fieldset__legend--s">Organisation'
+            "'s role</legend>"
+            '<div class="govuk-hint" id="role-hint">Leave all unticked for any role</div>'
+            '<div class="govuk-checkboxes govuk-checkboxes--small" '
+            f'data-module="govuk-checkboxes">{roles}</div></fieldset>'
+        )
+    parts.append("</div>")
+    return mark_safe("".join(parts))
+
+
 def checkboxes(facet, options):
     """The options' checkboxes, one after another (each escaped by Option.checkbox)."""
     return mark_safe("".join(option.checkbox(facet) for option in options))
+
+
+def country_name(code):
+    """The country's name (the code where it is not one), in the active language."""
+    return _country_name(translation.get_language(), code)
+
+
+@functools.lru_cache(maxsize=2048)
+def _country_name(language, code):
+    # django-countries translates every name on each call; a panel lists dozens.
+    return countries.name(code) or code
 
 
 def options(name, counts, selected):
@@ -202,7 +313,7 @@ def options(name, counts, selected):
     else:  # country: only those with results, or chosen
         codes = set(counts) | set(selected)
         items = sorted(
-            ((code, countries.name(code) or code, counts.get(code, 0)) for code in codes),
+            ((code, country_name(code), counts.get(code, 0)) for code in codes),
             key=lambda item: item[1],
         )
     return [Option(value, label, n, value in selected) for value, label, n in items]
@@ -217,56 +328,57 @@ def facets(filterset, counts, total):
     """
     panel = []
     for name in FACETS:
-        selected = set(filterset.data.getlist(name))
-        if name == "organisation":
-            search = filterset.organisation_search
-            found = organisation_options(counts[name], selected, search)
-            panel.append(
-                {
-                    "name": name,
-                    "label": label(name),
-                    "options": found,
-                    "top": len(found),
-                    "first": checkboxes(name, found),
-                    "rest": "",
-                    "selected": len(selected),
-                    "search": search,
-                    "errors": filterset.field_problems.get(name, [])
-                    + filterset.field_problems.get("role", []),
-                    # Lead or partner unless narrowed: offered once an organisation is chosen.
-                    "roles": [
-                        Option(value, role, 0, value in filterset.data.getlist("role"))
-                        for value, role in filterset.filters["role"].extra["choices"]
-                    ]
-                    if selected
-                    else [],
-                }
-            )
-            continue
         if name in RANGES:
             continue
-        all_options = options(name, counts[name], selected)
-        top = len(all_options)
-        if len(all_options) > TOP_OPTIONS + 2:
-            first = sorted(all_options, key=lambda o: (not o.checked, -o.count, o.label))
-            first = first[:TOP_OPTIONS]
-            all_options = first + [o for o in all_options if o not in first]
-            top = TOP_OPTIONS
-        panel.append(
-            {
-                "name": name,
-                "label": label(name),
-                "options": all_options,
-                "top": top,
-                "first": checkboxes(name, all_options[:top]),
-                "rest": checkboxes(name, all_options[top:]),
-                "selected": len(selected),
-                "recorded": counts[COVERAGE].get(name, 0),
-                "of": total,
-                "errors": filterset.field_problems.get(name, []),
-            }
-        )
+        panel.append(_facet(filterset, counts, total, name))
+        panel[-1]["html"] = facet_html(panel[-1])
     return panel
+
+
+def _facet(filterset, counts, total, name):
+    """One facet of the panel, as facets() lists them."""
+    selected = set(filterset.data.getlist(name))
+    if name == "organisation":
+        search = filterset.organisation_search
+        found = organisation_options(filterset.request, counts[name], selected, search)
+        return {
+            "name": name,
+            "label": label(name),
+            "options": found,
+            "top": len(found),
+            "first": checkboxes(name, found),
+            "rest": "",
+            "selected": len(selected),
+            "search": search,
+            "errors": filterset.field_problems.get(name, [])
+            + filterset.field_problems.get("role", []),
+            # Lead or partner unless narrowed: offered once an organisation is chosen.
+            "roles": [
+                Option(value, role, 0, value in filterset.data.getlist("role"))
+                for value, role in filterset.filters["role"].extra["choices"]
+            ]
+            if selected
+            else [],
+        }
+    all_options = options(name, counts[name], selected)
+    top = len(all_options)
+    if len(all_options) > TOP_OPTIONS + 2:
+        first = sorted(all_options, key=lambda o: (not o.checked, -o.count, o.label))
+        first = first[:TOP_OPTIONS]
+        all_options = first + [o for o in all_options if o not in first]
+        top = TOP_OPTIONS
+    return {
+        "name": name,
+        "label": label(name),
+        "options": all_options,
+        "top": top,
+        "first": checkboxes(name, all_options[:top]),
+        "rest": checkboxes(name, all_options[top:]),
+        "selected": len(selected),
+        "recorded": counts[COVERAGE].get(name, 0),
+        "of": total,
+        "errors": filterset.field_problems.get(name, []),
+    }
 
 
 def coverage(total, counts):

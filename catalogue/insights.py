@@ -22,11 +22,11 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_safe
-from django_countries import countries
 
 from catalogue import caching, facet_index
 from catalogue.counts import FACET_SQL, TOTAL, Count, grouped
 from catalogue.csv_cells import neutralise
+from catalogue.facets import country_name
 from catalogue.filters import InitiativeFilter
 from catalogue.models import Initiative
 from catalogue.vocabularies import BY_PARAM, terms
@@ -181,7 +181,7 @@ def _items(name, counts, cleaned):
     if name == "country":
         picked = cleaned.get("country") or []
         items = [
-            (countries.name(code) or code, n, {"country": code}, code in picked)
+            (country_name(code), n, {"country": code}, code in picked)
             for code, n in counts["country"].items()
         ]
         return sorted(items, key=lambda item: (-item[1], item[0]))

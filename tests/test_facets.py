@@ -129,3 +129,40 @@ def test_kind_facet_filters_by_lead_organisation_kind():
     assert list(
         InitiativeFilter(QueryDict("kind=nhs-body"), queryset=Initiative.objects.all()).qs
     ) == [nhs]
+
+
+def test_renaming_an_organisation_reaches_the_panel(client):
+    initiative = InitiativeFactory(lead_organisation__name="Anytown Council")
+    assert "Anytown Council" in client.get("/initiatives/").text
+    organisation = initiative.lead_organisation
+    organisation.name = "Anytown Borough Council"
+    organisation.save()
+    response = client.get("/initiatives/")
+    panel = {facet["name"]: facet for facet in response.context["facets"]}
+    assert [o.label for o in panel["organisation"]["options"]] == ["Anytown Borough Council"]
+    assert "Anytown Borough Council" in response.text
+
+
+def test_the_organisation_facet_as_drawn(client):
+    initiative = InitiativeFactory(lead_organisation__name="Anytown <b>Council</b>")
+    slug = initiative.lead_organisation.slug
+    page = client.get("/initiatives/", {"organisation": slug, "role": "lead"}).text
+    assert "Anytown &lt;b&gt;Council&lt;/b&gt;" in page and "<b>Council" not in page
+    assert f'name="organisation" type="checkbox" value="{slug}" checked>' in page
+    assert 'id="role-lead" name="role" type="checkbox" value="lead" checked>' in page
+    assert "Organisation's role</legend>" in page
+    # Every case study has a lead organisation: no coverage line, and none left blank.
+    assert "Organisation: recorded for" not in page and "Theme: recorded for 1 of 1" in page
+
+    found = client.get("/initiatives/", {"find_organisation": '"><script>x'}).text
+    assert 'value="&quot;&gt;&lt;script&gt;x"' in found
+    assert "No organisation with “&quot;&gt;&lt;script&gt;x” in its name" in found
+    assert "<script>x" not in found
+
+
+def test_a_facet_in_error_points_at_its_message(client):
+    InitiativeFactory(themes=["cloud"])
+    page = client.get("/initiatives/", {"theme": "no-such-theme"}).text
+    assert 'class="govuk-form-group app-facet govuk-form-group--error" id="facet-theme"' in page
+    assert '<fieldset class="govuk-fieldset" aria-describedby="theme-error">' in page
+    assert '<p class="govuk-error-message" id="theme-error">' in page
