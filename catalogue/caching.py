@@ -12,7 +12,7 @@ import threading
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.signals import request_finished, request_started
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import conditional_page
 
@@ -60,12 +60,14 @@ def forget(name):
 def _read_version():
     # Always the primary's: a read replica is used only when it has replayed this version
     # (catalogue/routing.py), so it must not be read from a replica.
-    return (
-        CatalogueVersion.objects.using(DEFAULT_DB_ALIAS)
-        .filter(pk=1)
-        .values_list("number", flat=True)
-        .first()
-    )
+    # Every request reads it: one plain statement, without the ORM's cost of building it.
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(VERSION_SQL)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+VERSION_SQL = f"SELECT number FROM {CatalogueVersion._meta.db_table} WHERE id = 1"
 
 
 def current_version(request=None):

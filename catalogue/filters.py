@@ -52,7 +52,40 @@ FIELD_IDS = {
 }
 
 
-class TermFilter(django_filters.MultipleChoiceFilter):
+class SetCheckedMultipleChoiceField(django_filters.fields.MultipleChoiceField):
+    """Checks the values against the set of the choices' keys, made once per validation:
+    Django's valid_value walks every choice for each value (for a country, all 250, each
+    name translated as it goes)."""
+
+    _allowed = None
+
+    def validate(self, value):
+        self._allowed = self._keys() if value else None
+        try:
+            super().validate(value)
+        finally:
+            self._allowed = None
+
+    def valid_value(self, value):
+        if self._allowed is None:
+            return super().valid_value(value)
+        return str(value) in self._allowed
+
+    def _keys(self):
+        keys = set()
+        for key, label in self.choices:
+            if isinstance(label, (list, tuple)):  # a group of choices
+                keys.update(str(inner) for inner, _ in label)
+            else:
+                keys.add(str(key))
+        return keys
+
+
+class MultipleChoiceFilter(django_filters.MultipleChoiceFilter):
+    field_class = SetCheckedMultipleChoiceField
+
+
+class TermFilter(MultipleChoiceFilter):
     """Several slugs of one vocabulary, combined with OR.
 
     Slugs are checked against the cached terms (no query), and filtering goes through a
@@ -154,25 +187,25 @@ def with_vocabulary_filters(filterset_class):
 class InitiativeFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search", max_length=200)
     # (Then a filter for each vocabulary: theme, driver, outcome, barrier, sector.)
-    stage = django_filters.MultipleChoiceFilter(choices=Initiative.Stage.choices, label="Stage")
+    stage = MultipleChoiceFilter(choices=Initiative.Stage.choices, label="Stage")
     # A callable, so each request's form does not deep-copy 250 countries.
-    country = django_filters.MultipleChoiceFilter(
+    country = MultipleChoiceFilter(
         method="in_country", choices=lambda: list(countries), label="Country"
     )
-    kind = django_filters.MultipleChoiceFilter(
+    kind = MultipleChoiceFilter(
         field_name="lead_organisation__kind",
         choices=Organisation.Kind.choices,
         label="Type of lead organisation",
     )
-    evidence = django_filters.MultipleChoiceFilter(
+    evidence = MultipleChoiceFilter(
         field_name="evidence_level",
         choices=[(str(value), label) for value, label in Initiative.EvidenceLevel.choices],
         label="Evidence level",
     )
-    innovation_type = django_filters.MultipleChoiceFilter(
+    innovation_type = MultipleChoiceFilter(
         choices=Initiative.InnovationType.choices, label="Innovation type"
     )
-    measured = django_filters.MultipleChoiceFilter(
+    measured = MultipleChoiceFilter(
         method="by_measured",
         choices=[("yes", "With measured results"), ("no", "No measured results")],
         label="Measured results",
@@ -180,13 +213,13 @@ class InitiativeFilter(django_filters.FilterSet):
     # Any public organisation's slug. A request looks up only the slugs it was given (one
     # query); the callable, listing them all, is for the API schema. Lead or partner,
     # unless `role` narrows it.
-    organisation = django_filters.MultipleChoiceFilter(
+    organisation = MultipleChoiceFilter(
         method="by_organisation",
         choices=lambda: list(Organisation.objects.public().values_list("slug", "name")),
         label="Organisation",
     )
     # With an organisation, its role; alone, initiatives with a partner in that role.
-    role = django_filters.MultipleChoiceFilter(
+    role = MultipleChoiceFilter(
         method="by_role",
         choices=[("lead", "Lead organisation"), *Partnership.Role.choices],
         label="Organisation's role",

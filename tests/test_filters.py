@@ -87,6 +87,20 @@ def test_unknown_slug_is_ignored_and_reported_while_the_rest_applies():
     assert filterset.problems == ["There is no theme called “no-such-theme”, so it was ignored."]
 
 
+def test_each_value_is_checked_against_the_choices_as_they_are_now():
+    # The check uses a set of the choices' keys, made afresh for each form: a term added
+    # since the last request is accepted, and an unknown country is refused with the rest kept.
+    uk = InitiativeFactory(countries=["GB"])
+    InitiativeFactory(countries=["FR"])
+    filterset, found = run("country=gb&country=XX")
+    assert found == {uk}
+    assert len(filterset.problems) == 1 and "XX" in filterset.problems[0]
+    new = Theme.objects.create(name="Quantum", slug="quantum")
+    uk.themes.add(new)
+    filterset, found = run("theme=quantum")
+    assert (found, filterset.problems) == ({uk}, [])
+
+
 def test_bad_year_is_ignored_and_reported_while_other_facets_apply():
     cloud = InitiativeFactory(themes=["cloud"], start_year=2015)
     InitiativeFactory(themes=["skills"])
