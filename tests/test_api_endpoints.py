@@ -257,3 +257,24 @@ def test_related_initiatives_are_published_only(client):
     initiative = InitiativeFactory(themes=["cloud"])
     DraftFactory(themes=["cloud"])
     assert get(client, f"{LIST}{initiative.slug}/")["related"] == []
+
+
+def test_references_shared_by_rows_are_each_their_own(client):
+    # A theme, sector, place or organisation is drawn once per response and reused by every
+    # row that refers to it: each row still shows its own.
+    first = InitiativeFactory(themes=["cloud", "skills"], countries=["GB"])
+    second = InitiativeFactory(themes=["cloud"], countries=["FR"])
+    rows = {row["slug"]: row for row in get(client, LIST)["results"]}
+    assert len(rows) == 2
+    for initiative in (first, second):
+        row = rows[initiative.slug]
+        assert sorted(t["slug"] for t in row["themes"]) == sorted(
+            initiative.themes.values_list("slug", flat=True)
+        )
+        assert row["lead_organisation"]["slug"] == initiative.lead_organisation.slug
+        assert [p["country"] for p in row["places"]] == [
+            str(p.country) for p in initiative.places.all()
+        ]
+    cloud = [t for row in rows.values() for t in row["themes"] if t["slug"] == "cloud"]
+    assert len(cloud) == 2 and cloud[0] == cloud[1]
+    assert cloud[0]["initiatives_url"].endswith("?theme=cloud")

@@ -116,6 +116,20 @@ class ErrorSerializer(serializers.Serializer):
 # -- references: the short form of a record inside another -----------------------------
 
 
+class ReferenceSerializer(ReadOnlySerializer):
+    """A reference to an object that many rows of one response share (a theme, a sector, a
+    place, an organisation): drawn once per response and reused, since each costs several
+    URL reversals. The memo lives in the response's serializer context, so it never outlives
+    the response."""
+
+    def to_representation(self, instance):
+        memo = self.context.setdefault("_references", {})
+        key = (type(self), instance.pk)
+        if key not in memo:
+            memo[key] = super().to_representation(instance)
+        return memo[key]
+
+
 class InitiativeLinkSerializer(ReadOnlySerializer):
     """A reference to a published initiative."""
 
@@ -127,7 +141,7 @@ class InitiativeLinkSerializer(ReadOnlySerializer):
         fields = ["slug", "title", "html_url", "api_url"]
 
 
-class OrganisationLinkSerializer(ReadOnlySerializer):
+class OrganisationLinkSerializer(ReferenceSerializer):
     """A reference to an organisation."""
 
     kind_label = label_of("kind")
@@ -162,7 +176,7 @@ def term_link_serializer(model):
     fields = ["slug", "name", *extra, *term_fields(model)]
     return type(
         f"{model.__name__}LinkSerializer",
-        (ReadOnlySerializer,),
+        (ReferenceSerializer,),
         {
             "__doc__": f"A reference to a {model._meta.verbose_name}: {model.__doc__}",
             "Meta": type("Meta", (), {"model": model, "fields": fields}),
@@ -174,7 +188,7 @@ def term_link_serializer(model):
 TERM_LINKS = {v.model: term_link_serializer(v.model) for v in VOCABULARIES}
 
 
-class PlaceSerializer(ReadOnlySerializer):
+class PlaceSerializer(ReferenceSerializer):
     """A country, or a UK nation or region. A place has no resource of its own: html_url and
     api_url are the public and API lists of initiatives in its country."""
 
