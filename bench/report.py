@@ -22,6 +22,10 @@ from pathlib import Path
 PAGES = ["ceiling", "detail", "list", "search"]
 # The cold path's kinds of varied URLs (bench/varied_urls.py), in the order each round loads them.
 VARIED = ["varied-list", "varied-search", "varied-insights", "varied-api", "deep-page"]
+# The varied list loaded again while bench/visible.py saves initiatives (bench/run).
+SAVING = "varied-saving"
+# Issue 17: under the varied load, an editor's save shows in every public output within this.
+VISIBLE_WITHIN_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,10 @@ class Results:
         self.varied = defaultdict(dict)
         for keys, data in read_rows(directory / "varied.tsv", ["size"]):
             self.varied[int(keys["size"])][data["kind"]] = data
+        # (size, connections, run) -> what bench/visible.py measured during that run
+        self.visible = {}
+        for keys, data in read_rows(directory / "visible.tsv", ["size", "conns", "run"]):
+            self.visible[(int(keys["size"]), int(keys["conns"]), int(keys["run"]))] = data
 
     @property
     def sizes(self):
@@ -205,7 +213,7 @@ def cold_rows(results):
     rows, checked, met = [], 0, 0
     for size in results.sizes:
         for conns in results.connections(size):
-            for kind in VARIED:
+            for kind in [*VARIED, SAVING]:
                 for run in results.repeats(size, conns):
                     data = results.runs[(size, conns, run)].get(kind)
                     if data is None:
@@ -263,6 +271,7 @@ def cold_section(results):
             "part of that run may have been served from the cache (raise BENCH_VARIED_URLS).",
         ]
     lines += ["", f"Goals met: {met} of {checked}."]
+    lines += visible_section(results)
     material = []
     for size in results.sizes:
         for kind in VARIED:
@@ -289,6 +298,54 @@ def cold_section(results):
         lines += ["", caption]
         lines += ["", markdown_table(headers, material, "llrll")]
     return lines
+
+
+def visible_section(results):
+    """The saves made during the varied list's load (kind varied-saving) and how long each
+    took to show in every public output."""
+    if not results.visible:
+        return []
+    rows, met = [], 0
+    for (size, conns, run), data in sorted(results.visible.items()):
+        ok = (
+            not data["failed"]
+            and not data["stale"]
+            and data["max_ms"] is not None
+            and data["max_ms"] < VISIBLE_WITHIN_MS
+        )
+        met += ok
+        slowest = data.get("by_output_median_ms") or {}
+        slowest = max(slowest, key=slowest.get) if slowest else "-"
+        rows.append(
+            [
+                f"{size:,}",
+                str(conns),
+                str(run),
+                f"{data['saves']:,}",
+                "-" if data["median_ms"] is None else f"{data['median_ms']:,.0f} ms",
+                "-" if data["max_ms"] is None else f"{data['max_ms']:,.0f} ms",
+                slowest,
+                f"{data['failed']:,}",
+                f"{data['stale']:,}",
+                f"every save < {VISIBLE_WITHIN_MS:,} ms",
+                "PASS" if ok else "FAIL",
+            ]
+        )
+    headers = ["size", "conns", "run", "saves", "median", "max", "slowest output (median)"]
+    headers += ["not shown in 10 s", "stale after fresh", "goal", "result"]
+    return [
+        "",
+        "Saves under the varied load (bench/visible.py, during each varied-saving run): an "
+        "initiative's title saved as the admin does, then the case study, the list by last "
+        "update, the list's search, the API's record and the API's search asked over HTTP "
+        "until each showed it in "
+        f"{next(iter(results.visible.values()))['confirm']} answers in a row; the time is "
+        "from the save's commit to the first of those answers, for the slowest output.",
+        "",
+        markdown_table(headers, rows, "lrrrrrlrrll"),
+        "",
+        f"Saves goal met: {met} of {len(rows)}.",
+    ]
 
 
 def summary(results):
