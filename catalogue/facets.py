@@ -127,6 +127,11 @@ def wanted_organisations(filterset):
 _organisation_names = caching.VersionMemo()
 
 
+def forget_organisation_names():
+    """Drop the names kept in this process (for tests that roll the version back)."""
+    _organisation_names.clear()
+
+
 def _read_organisation_names(ids):
     rows = Organisation.objects.filter(pk__in=ids).values_list("pk", "slug", "name")
     return {pk: (slug, name) for pk, slug, name in rows}

@@ -2,7 +2,7 @@
 
 from django.core.cache import caches
 
-from catalogue import vocabularies
+from catalogue import facets, vocabularies
 
 
 def clear_caches():
@@ -11,3 +11,4 @@ def clear_caches():
     for each in caches.all():
         each.clear()
     vocabularies.forget_last_read()
+    facets.forget_organisation_names()
