@@ -23,15 +23,19 @@ within TIMEOUT seconds fails. Prints one line per round, a summary and, last, `J
 """
 
 import json
+import os
 import random
 import statistics
 import string
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import django
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "catalogue.settings")
 django.setup()
 
 import reversion  # noqa: E402
